@@ -1,0 +1,64 @@
+//! Ivanti authentication: the login body and the header each kind of
+//! credential is sent with.
+
+use serde_json::json;
+
+pub const LOGIN_PATH: &str = "/api/rest/authentication/login";
+
+/// `{tenant, username, password, role}`; `tenant` is the tenant URL's host.
+pub fn login_body(tenant_host: &str, username: &str, password: &str, role: &str) -> Vec<u8> {
+    json!({"tenant": tenant_host, "username": username, "password": password, "role": role})
+        .to_string()
+        .into_bytes()
+}
+
+/// The login answer is a JSON string: a session key (it contains the
+/// tenant host) is sent as is, anything else is a JWT sent as Bearer.
+pub fn header_from_login(answer: &[u8], tenant_host: &str) -> Result<String, String> {
+    let token: String = serde_json::from_slice(answer)
+        .map_err(|_| "the login answer is not a JSON string".to_owned())?;
+    let token = token.trim();
+    if token.is_empty() || token.chars().any(|c| c.is_control()) {
+        return Err("the login answer is empty or not a token".into());
+    }
+    Ok(if token.to_ascii_lowercase().contains(tenant_host) {
+        token.to_owned()
+    } else {
+        format!("Bearer {token}")
+    })
+}
+
+pub fn api_key_header(key: &str) -> String {
+    format!("rest_api_key={key}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_key_vs_jwt() {
+        let key = br#""netskope-try.trysaasit.com#2RGH742EKKELQ7LA1BDQUGBUTOEAG9G1#2""#;
+        assert_eq!(
+            header_from_login(key, "netskope-try.trysaasit.com").unwrap(),
+            "netskope-try.trysaasit.com#2RGH742EKKELQ7LA1BDQUGBUTOEAG9G1#2"
+        );
+        assert_eq!(
+            header_from_login(br#""eyJhbGciOi.x.y""#, "t.example.com").unwrap(),
+            "Bearer eyJhbGciOi.x.y"
+        );
+        assert!(header_from_login(b"<html>", "t").is_err());
+        assert!(header_from_login(br#""""#, "t").is_err());
+        assert_eq!(api_key_header("K1"), "rest_api_key=K1");
+    }
+
+    #[test]
+    fn login_body_has_the_four_fields() {
+        let v: serde_json::Value =
+            serde_json::from_slice(&login_body("h", "u", "p\"w", "r")).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"tenant":"h","username":"u","password":"p\"w","role":"r"})
+        );
+    }
+}

@@ -1,0 +1,490 @@
+//! The Ivanti client: one session per configuration (log in once, again
+//! once on a 401), 429/5xx retries that honour Retry-After, creates that
+//! are never blindly re-posted, and batched sync.
+
+use crate::auth;
+use crate::config::{Config, Credentials};
+use crate::errors::{bad_response, classify, invalid_config, invalid_input, is_record_not_found};
+use crate::mapping::{create_payload, marker, update_payload};
+use crate::odata::{batches, encode, numbers_filter, parse_task_id, query, quote, task_id};
+use crate::status::task_state;
+use crate::transport::{Method, Request, Response, Transport, TransportError};
+use crate::wit::{Error, FieldValue, Task, TaskState};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// Retries after the first attempt, for 429 and 5xx (the guide's 3).
+pub const MAX_RETRIES: u32 = 3;
+/// A Retry-After longer than this is handed back to the caller instead
+/// of being slept through inside one call.
+pub const MAX_INLINE_WAIT_SECS: u32 = 300;
+
+const INCIDENTS: &str = "/api/odata/businessobject/incidents";
+const METADATA: &str = "/api/odata/incidents/$metadata";
+const SYNC_SELECT: &str = "IncidentNumber,RecId,Status,Owner";
+
+/// A failed call, and whether the request may have reached the tenant.
+struct CallError {
+    error: Error,
+    lost: bool,
+}
+
+impl From<Error> for CallError {
+    fn from(error: Error) -> Self {
+        CallError { error, lost: false }
+    }
+}
+
+pub struct Client<T: Transport> {
+    pub config: Config,
+    transport: T,
+    authorization: Option<String>,
+    calls: u64,
+}
+
+impl<T: Transport> Client<T> {
+    pub fn new(config: Config, transport: T) -> Self {
+        Client {
+            config,
+            transport,
+            authorization: None,
+            calls: 0,
+        }
+    }
+
+    /// Requests sent so far (each attempt counts: it costs quota).
+    pub fn calls(&self) -> u64 {
+        self.calls
+    }
+
+    fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        authorization: Option<&str>,
+        body: Option<&[u8]>,
+    ) -> Result<Response, TransportError> {
+        let mut headers = vec![
+            ("User-Agent".to_owned(), crate::user_agent()),
+            ("Accept".to_owned(), "application/json".to_owned()),
+            ("Content-Type".to_owned(), "application/json".to_owned()),
+        ];
+        if let Some(a) = authorization {
+            headers.push(("Authorization".to_owned(), a.to_owned()));
+        }
+        let request = Request {
+            method,
+            url: format!("{}{path}", self.config.tenant.base),
+            headers,
+            body: body.map(<[u8]>::to_vec),
+        };
+        self.calls += 1;
+        self.transport.send(&request)
+    }
+
+    fn transport_error(action: &str, e: TransportError) -> CallError {
+        match e {
+            TransportError::TooLarge => CallError {
+                error: Error::BadResponse(format!(
+                    "Ivanti's answer to {action} was larger than {} MiB and was not read; check the tenant URL, or narrow what is asked",
+                    crate::transport::MAX_BODY_BYTES >> 20
+                )),
+                lost: false,
+            },
+            TransportError::NotSent(why) => CallError {
+                error: Error::Transport(format!("could not reach Ivanti to {action}: {why}; check the tenant URL and the network path (proxy, firewall)")),
+                lost: false,
+            },
+            TransportError::Lost(why) => CallError {
+                error: Error::Transport(format!("no answer from Ivanti to {action}: {why}; Ivanti or the network may be slow, try again later")),
+                lost: true,
+            },
+        }
+    }
+
+    /// The wait before retry `n`: what the tenant asked, else the configured wait.
+    fn wait(&self, asked: Option<u32>) -> u32 {
+        asked.unwrap_or(self.config.retry_wait_secs)
+    }
+
+    /// Logs in (basic auth) and keeps the session for later calls.
+    fn login(&mut self) -> Result<String, Error> {
+        let Credentials::Basic {
+            username,
+            password,
+            role,
+        } = &self.config.credentials
+        else {
+            unreachable!("login is only for basic authentication")
+        };
+        let body = auth::login_body(&self.config.tenant.host, username, password, role);
+        let action = "log in";
+        let mut retries = 0;
+        loop {
+            let resp = self
+                .send(Method::Post, auth::LOGIN_PATH, None, Some(&body))
+                .map_err(|e| Self::transport_error(action, e).error)?;
+            match resp.status {
+                200..=299 => {
+                    let header = auth::header_from_login(&resp.body, &self.config.tenant.host)
+                        .map_err(|why| bad_response(action, &why, &resp.body))?;
+                    self.authorization = Some(header.clone());
+                    return Ok(header);
+                }
+                400 | 401 => {
+                    let said = crate::errors::IvantiError::parse(&resp.body)
+                        .text()
+                        .unwrap_or_else(|| "no details given".into());
+                    return Err(Error::Unauthorized(format!(
+                        "Ivanti refused the login ({} {said}): check Username, Password and Ivanti User Role (the role's internal name, Settings > Users and Permissions > Roles), and that the Tenant URL is your tenant's",
+                        resp.status
+                    )));
+                }
+                429 | 500..=599
+                    if retries < MAX_RETRIES
+                        && self.wait(resp.retry_after()) <= MAX_INLINE_WAIT_SECS =>
+                {
+                    retries += 1;
+                    let w = self.wait(resp.retry_after());
+                    self.transport.sleep(w);
+                }
+                status => return Err(classify(action, status, &resp.body, resp.retry_after())),
+            }
+        }
+    }
+
+    fn authorization(&mut self) -> Result<String, Error> {
+        match (&self.config.credentials, &self.authorization) {
+            (Credentials::ApiKey(key), _) => Ok(auth::api_key_header(key)),
+            (_, Some(a)) => Ok(a.clone()),
+            _ => self.login(),
+        }
+    }
+
+    fn unauthorized(&self, action: &str) -> Error {
+        match self.config.credentials {
+            Credentials::ApiKey(_) => Error::Unauthorized(format!(
+                "Ivanti did not accept the API key to {action} (401): check the key in Settings > Security Controls > API Keys, that it is not revoked, and that it belongs to the plugin's role"
+            )),
+            Credentials::Basic { .. } => Error::Unauthorized(format!(
+                "Ivanti rejected a fresh session to {action} (401): check that the user and role are active and allowed to use the REST API"
+            )),
+        }
+    }
+
+    /// One logical call: authorization, one re-login on a 401, and up to
+    /// `MAX_RETRIES` retries on 429 (never processed, so always safe) and
+    /// on 5xx when `resend_on_5xx`. Other answers are returned as they are.
+    fn call(
+        &mut self,
+        action: &str,
+        method: Method,
+        path: &str,
+        body: Option<&[u8]>,
+        resend_on_5xx: bool,
+    ) -> Result<Response, CallError> {
+        let mut relogged = false;
+        let mut retries = 0;
+        loop {
+            let authorization = self.authorization()?;
+            let resp = self
+                .send(method, path, Some(&authorization), body)
+                .map_err(|e| Self::transport_error(action, e))?;
+            let retryable = resp.status == 429 || (resend_on_5xx && resp.status >= 500);
+            match resp.status {
+                401 if !relogged
+                    && matches!(self.config.credentials, Credentials::Basic { .. }) =>
+                {
+                    relogged = true;
+                    self.authorization = None;
+                }
+                401 => {
+                    self.authorization = None;
+                    return Err(self.unauthorized(action).into());
+                }
+                _ if retryable => {
+                    let wait = self.wait(resp.retry_after());
+                    if retries >= MAX_RETRIES || wait > MAX_INLINE_WAIT_SECS {
+                        let mut error =
+                            classify(action, resp.status, &resp.body, resp.retry_after());
+                        if let Error::Rejected(r) = &mut error {
+                            r.message
+                                .push_str(&format!(" (gave up after {retries} retries)"));
+                        }
+                        return Err(error.into());
+                    }
+                    retries += 1;
+                    self.transport.sleep(wait);
+                }
+                _ => return Ok(resp),
+            }
+        }
+    }
+
+    fn json(action: &str, resp: &Response) -> Result<Value, Error> {
+        serde_json::from_slice(&resp.body)
+            .map_err(|e| bad_response(action, &format!("not JSON: {e}"), &resp.body))
+    }
+
+    fn task_from_record(&self, action: &str, record: &Value, raw: &[u8]) -> Result<Task, Error> {
+        let number = match &record["IncidentNumber"] {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => crate::odata::incident_number(s),
+            _ => None,
+        }
+        .ok_or_else(|| bad_response(action, "the record has no IncidentNumber", raw))?;
+        let rec_id = record["RecId"]
+            .as_str()
+            .filter(|r| crate::odata::is_rec_id(r))
+            .ok_or_else(|| bad_response(action, "the record has no valid RecId", raw))?;
+        let status = match &record["Status"] {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            _ => return Err(bad_response(action, "the record's Status is not text", raw)),
+        };
+        let assignee = record["Owner"]
+            .as_str()
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned);
+        Ok(Task {
+            id: task_id(number, rec_id),
+            state: task_state(&status, &self.config.status_overrides),
+            status,
+            assignee,
+            link: Some(self.link(rec_id)),
+        })
+    }
+
+    /// Where a person opens the incident (Ivanti's record URL).
+    pub fn link(&self, rec_id: &str) -> String {
+        format!(
+            "{}/Login.aspx?Scope=ObjectWorkspace&CommandId=Search&ObjectType=Incident%23&CommandData=RecId,%3D,0,{rec_id},string,AND|",
+            self.config.tenant.base
+        )
+    }
+
+    /// Credentials and the employee RecID, against the tenant.
+    pub fn check(&mut self) -> Result<(), Error> {
+        let action = "look up the employee";
+        let path = format!(
+            "/api/odata/businessobject/employees('{}')",
+            self.config.employee_rec_id
+        );
+        let resp = self
+            .call(action, Method::Get, &path, None, true)
+            .map_err(|e| e.error)?;
+        match resp.status {
+            200..=299 => Self::json(action, &resp).map(|_| ()),
+            400 | 404 => Err(invalid_config(
+                crate::config::AUTH,
+                "employee_rec_id",
+                format!(
+                    "Ivanti has no employee with Record ID {} ({}): copy the RecID from More > Employee (saved search with the RecID column)",
+                    self.config.employee_rec_id, resp.status
+                ),
+            )),
+            403 => Err(Error::Forbidden(
+                "Ivanti answered 403 to the employee lookup: the role lacks View permission on Employee; add the permissions listed in the plugin guide to the role".into(),
+            )),
+            status => Err(classify(action, status, &resp.body, resp.retry_after())),
+        }
+    }
+
+    /// The incident's mapping fields from `$metadata`.
+    pub fn fields(&mut self) -> Result<Vec<crate::wit::MappingField>, Error> {
+        let action = "read the incident fields ($metadata)";
+        let resp = self
+            .call(action, Method::Get, METADATA, None, true)
+            .map_err(|e| e.error)?;
+        match resp.status {
+            204 => Err(Error::Rejected(crate::wit::Rejection {
+                status: 204,
+                code: None,
+                message: "Ivanti returned no incident fields (204 No Content): a custom field may have been deleted in Business Objects > Incidents; create the same field again or contact the Ivanti team".into(),
+            })),
+            200..=299 => crate::metadata::parse(&resp.body).map_err(|why| bad_response(action, &why, &resp.body)),
+            status => Err(classify(action, status, &resp.body, resp.retry_after())),
+        }
+    }
+
+    /// Looks for the incident a lost create may have made, by its marker.
+    fn find_created(
+        &mut self,
+        subject: &str,
+        profile: &str,
+        marker: &str,
+    ) -> Result<Option<Task>, Error> {
+        let action = "look for an incident whose create got no answer";
+        let filter = format!(
+            "Subject eq {} and ProfileLink_RecID eq {}",
+            quote(subject),
+            quote(profile)
+        );
+        let path = format!(
+            "{INCIDENTS}{}",
+            query(&[
+                ("$filter", filter),
+                ("$orderby", "CreatedDateTime desc".into()),
+                ("$top", "25".into()),
+                ("$select", format!("{SYNC_SELECT},Symptom")),
+            ])
+        );
+        let resp = self
+            .call(action, Method::Get, &path, None, true)
+            .map_err(|e| e.error)?;
+        if !(200..300).contains(&resp.status) {
+            return Err(classify(
+                action,
+                resp.status,
+                &resp.body,
+                resp.retry_after(),
+            ));
+        }
+        let page = Self::json(action, &resp)?;
+        let Some(records) = page["value"].as_array() else {
+            return Err(bad_response(action, "no value array", &resp.body));
+        };
+        let found = records.iter().find(|r| {
+            r["Symptom"]
+                .as_str()
+                .is_some_and(|s| s.trim_end().ends_with(marker))
+        });
+        found
+            .map(|r| self.task_from_record(action, r, &resp.body))
+            .transpose()
+    }
+
+    /// Creates an incident. Checked before any call; after a timeout or
+    /// a 5xx the incident is looked for before anything is posted again.
+    pub fn create(&mut self, alert_id: &str, values: &[FieldValue]) -> Result<Task, Error> {
+        let action = "create the incident";
+        let body = create_payload(values, &self.config.employee_rec_id, alert_id)?;
+        let subject = body["Subject"].as_str().unwrap_or_default().to_owned();
+        let profile = body["ProfileLink"].as_str().unwrap_or_default().to_owned();
+        let mark = marker(alert_id);
+        let bytes = serde_json::to_vec(&body).expect("a JSON map serializes");
+        let mut retries = 0;
+        loop {
+            let (error, asked) =
+                match self.call(action, Method::Post, INCIDENTS, Some(&bytes), false) {
+                    Ok(resp) if (200..300).contains(&resp.status) => {
+                        let record = Self::json(action, &resp)?;
+                        return self.task_from_record(action, &record, &resp.body);
+                    }
+                    Ok(resp) if resp.status >= 500 => (
+                        classify(action, resp.status, &resp.body, None),
+                        resp.retry_after(),
+                    ),
+                    Ok(resp) => {
+                        return Err(classify(
+                            action,
+                            resp.status,
+                            &resp.body,
+                            resp.retry_after(),
+                        ))
+                    }
+                    Err(CallError { error, lost: true }) => (error, None),
+                    Err(CallError { error, .. }) => return Err(error),
+                };
+            let wait = self.wait(asked);
+            if retries >= MAX_RETRIES || wait > MAX_INLINE_WAIT_SECS {
+                return Err(match error {
+                    Error::Rejected(mut r) => {
+                        r.message.push_str(&format!(
+                            " (gave up after {retries} retries; no duplicate was posted)"
+                        ));
+                        Error::Rejected(r)
+                    }
+                    other => other,
+                });
+            }
+            retries += 1;
+            self.transport.sleep(wait);
+            if let Some(task) = self.find_created(&subject, &profile, &mark)? {
+                return Ok(task);
+            }
+        }
+    }
+
+    /// Adds the dedup fields (a note) to an incident.
+    pub fn update(&mut self, task: &Task, values: &[FieldValue]) -> Result<Task, Error> {
+        let action = "update the incident";
+        let (_, rec_id) = parse_task_id(&task.id).map_err(|m| invalid_input("task", "id", m))?;
+        let Some(body) = update_payload(values)? else {
+            return Ok(task.clone());
+        };
+        let bytes = serde_json::to_vec(&body).expect("a JSON map serializes");
+        let path = format!("{INCIDENTS}('{rec_id}')");
+        let resp = self
+            .call(action, Method::Patch, &path, Some(&bytes), true)
+            .map_err(|e| e.error)?;
+        match resp.status {
+            200..=299 if resp.body.iter().all(u8::is_ascii_whitespace) => Ok(task.clone()),
+            200..=299 => {
+                let record = Self::json(action, &resp)?;
+                self.task_from_record(action, &record, &resp.body)
+            }
+            status if is_record_not_found(status, &resp.body) => Ok(Task {
+                state: TaskState::Deleted,
+                ..task.clone()
+            }),
+            status => Err(classify(action, status, &resp.body, resp.retry_after())),
+        }
+    }
+
+    /// Current states, one GET per batch of up to `batch_size` incidents;
+    /// incidents not returned are deleted.
+    pub fn sync(&mut self, tasks: &[Task]) -> Result<Vec<Task>, Error> {
+        let action = "sync incident states";
+        let mut numbers = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            let (n, _) = parse_task_id(&t.id).map_err(|m| invalid_input("task", "id", m))?;
+            numbers.push(n);
+        }
+        let mut unique = numbers.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut found: HashMap<u64, Task> = HashMap::with_capacity(unique.len());
+        for batch in batches(&unique, self.config.batch_size) {
+            let path = format!(
+                "{INCIDENTS}?$filter={}&$top={}&$select={}",
+                encode(&numbers_filter(&batch)),
+                batch.len(),
+                encode(SYNC_SELECT)
+            );
+            let resp = self
+                .call(action, Method::Get, &path, None, true)
+                .map_err(|e| e.error)?;
+            if !(200..300).contains(&resp.status) {
+                return Err(classify(
+                    action,
+                    resp.status,
+                    &resp.body,
+                    resp.retry_after(),
+                ));
+            }
+            let page = Self::json(action, &resp)?;
+            let records = page["value"]
+                .as_array()
+                .ok_or_else(|| bad_response(action, "no value array", &resp.body))?;
+            for r in records {
+                let task = self.task_from_record(action, r, &resp.body)?;
+                let (n, _) = parse_task_id(&task.id).expect("built from a valid record");
+                found.insert(n, task);
+            }
+        }
+        Ok(tasks
+            .iter()
+            .zip(numbers)
+            .map(|(t, n)| {
+                found.get(&n).cloned().unwrap_or_else(|| Task {
+                    state: TaskState::Deleted,
+                    ..t.clone()
+                })
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests;

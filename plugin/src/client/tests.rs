@@ -1,0 +1,392 @@
+//! The client's policy (session reuse, re-login, retries, create
+//! recovery, batching) against a scripted transport.
+
+use super::*;
+use crate::config::tests::{basic, cfg, REC};
+use crate::config::{parse, API_KEY_AUTH};
+use std::collections::VecDeque;
+
+const RID: &str = "C9DF0BC0489447FEAC558BA55AEF17B9";
+
+#[derive(Default)]
+struct Script {
+    answers: VecDeque<Result<Response, TransportError>>,
+    sent: Vec<Request>,
+    slept: Vec<u32>,
+}
+
+impl Transport for &mut Script {
+    fn send(&mut self, request: &Request) -> Result<Response, TransportError> {
+        self.sent.push(request.clone());
+        self.answers.pop_front().unwrap_or_else(|| {
+            panic!(
+                "unexpected request {} {}",
+                request.method.as_str(),
+                request.url
+            )
+        })
+    }
+    fn sleep(&mut self, seconds: u32) {
+        self.slept.push(seconds);
+    }
+}
+
+fn ok(status: u16, body: &str) -> Result<Response, TransportError> {
+    Ok(Response {
+        status,
+        headers: vec![],
+        body: body.as_bytes().to_vec(),
+    })
+}
+
+fn with_retry_after(status: u16, secs: &str) -> Result<Response, TransportError> {
+    Ok(Response {
+        status,
+        headers: vec![("Retry-After".into(), secs.into())],
+        body: vec![],
+    })
+}
+
+fn login_ok() -> Result<Response, TransportError> {
+    ok(
+        200,
+        "\"tenant.example.com#ABCDEFGHIJKLMNOPQRSTUVWXYZ012345#2\"",
+    )
+}
+
+fn record(number: u64, rec: &str, status: &str, owner: Option<&str>) -> String {
+    serde_json::json!({"IncidentNumber": number, "RecId": rec, "Status": status, "Owner": owner, "Symptom": format!("x\n\n{}", marker("a1"))}).to_string()
+}
+
+fn values() -> Vec<FieldValue> {
+    [
+        ("Subject", "Netskope alert"),
+        ("Symptom", "Alert ID: a1"),
+        ("Status", "Logged"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect()
+}
+
+fn header<'a>(r: &'a Request, name: &str) -> Option<&'a str> {
+    r.headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn task(id: &str) -> Task {
+    Task {
+        id: id.into(),
+        state: TaskState::New,
+        status: "Logged".into(),
+        assignee: None,
+        link: None,
+    }
+}
+
+#[test]
+fn one_login_serves_many_calls_with_the_guides_headers() {
+    let mut s = Script::default();
+    s.answers.extend([
+        login_ok(),
+        ok(200, "{}"),
+        ok(201, &record(10, RID, "Logged", None)),
+        ok(201, &record(11, RID, "Logged", None)),
+    ]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    c.check().unwrap();
+    let t = c.create("a1", &values()).unwrap();
+    c.create("a2", &values()).unwrap();
+    assert_eq!(c.calls(), 4);
+    assert_eq!(t.id, format!("10|{RID}"));
+    assert_eq!(t.state, TaskState::New);
+    assert!(t
+        .link
+        .unwrap()
+        .contains(&format!("CommandData=RecId,%3D,0,{RID},string,AND|")));
+    let login = &s.sent[0];
+    assert_eq!(
+        login.url,
+        "https://Tenant.Example.com/api/rest/authentication/login"
+    );
+    let body: Value = serde_json::from_slice(login.body.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"tenant":"tenant.example.com","username":"u","password":"p","role":"r"})
+    );
+    for r in &s.sent {
+        assert_eq!(
+            header(r, "User-Agent"),
+            Some("netskope-ce-5.0.1-cto-ivanti-v1.0.0")
+        );
+        assert_eq!(header(r, "Accept"), Some("application/json"));
+        assert_eq!(header(r, "Content-Type"), Some("application/json"));
+    }
+    assert_eq!(
+        header(&s.sent[1], "Authorization"),
+        Some("tenant.example.com#ABCDEFGHIJKLMNOPQRSTUVWXYZ012345#2")
+    );
+    assert_eq!(
+        s.sent[1].url,
+        format!("https://Tenant.Example.com/api/odata/businessobject/employees('{REC}')")
+    );
+}
+
+#[test]
+fn expired_session_logs_in_again_once() {
+    let mut s = Script::default();
+    s.answers.extend([
+        login_ok(),
+        ok(401, "{\"code\":\"ISM_4001\"}"),
+        ok(200, "\"eyJjwt\""),
+        ok(200, "{}"),
+    ]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    c.check().unwrap();
+    assert_eq!(header(&s.sent[3], "Authorization"), Some("Bearer eyJjwt"));
+
+    let mut s = Script::default();
+    s.answers
+        .extend([login_ok(), ok(401, ""), login_ok(), ok(401, "")]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    assert!(matches!(c.check(), Err(Error::Unauthorized(_))));
+    assert_eq!(s.sent.len(), 4);
+}
+
+#[test]
+fn api_key_is_sent_as_is_and_a_401_says_check_the_key() {
+    let api = cfg(
+        &[
+            ("tenant_url", "https://t.example.com"),
+            ("authentication_method", API_KEY_AUTH),
+            ("employee_rec_id", REC),
+        ],
+        &[("api_key", "KEY1")],
+    );
+    let mut s = Script::default();
+    s.answers.extend([ok(401, "")]);
+    let mut c = Client::new(parse(&api).unwrap(), &mut s);
+    match c.check() {
+        Err(Error::Unauthorized(m)) => assert!(m.contains("API key"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        header(&s.sent[0], "Authorization"),
+        Some("rest_api_key=KEY1")
+    );
+    assert!(!format!("{:?}", s.sent.len()).contains("KEY1"));
+}
+
+#[test]
+fn bad_login_and_employee_answers_say_what_to_check() {
+    let mut s = Script::default();
+    s.answers.extend([ok(400, r#"{"code":"ISM_4000","description":"Invalid credentials","message":["Invalid username or password"]}"#)]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    match c.check() {
+        Err(Error::Unauthorized(m)) => assert!(
+            m.contains("Invalid username or password") && m.contains("Ivanti User Role"),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    for (status, expect) in [(404u16, "employee_rec_id"), (403u16, "Employee")] {
+        let mut s = Script::default();
+        s.answers.extend([login_ok(), ok(status, "")]);
+        let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+        let e = c.check().unwrap_err();
+        assert!(format!("{e:?}").contains(expect), "{status}: {e:?}");
+    }
+}
+
+#[test]
+fn rate_limits_wait_retry_after_then_give_up_after_three_retries() {
+    let mut s = Script::default();
+    s.answers.extend([
+        login_ok(),
+        with_retry_after(429, "2"),
+        ok(503, ""),
+        ok(200, "{}"),
+    ]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    c.check().unwrap();
+    assert_eq!(s.slept, vec![2, 60]);
+
+    let mut s = Script::default();
+    s.answers.extend([
+        login_ok(),
+        ok(429, ""),
+        ok(429, ""),
+        ok(429, ""),
+        with_retry_after(429, "9"),
+    ]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    match c.check() {
+        Err(Error::RateLimited(r)) => assert_eq!(r.retry_after_seconds, Some(9)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.slept, vec![60, 60, 60]);
+    assert_eq!(s.sent.len(), 5);
+}
+
+#[test]
+fn a_long_retry_after_is_handed_back_not_slept() {
+    let mut s = Script::default();
+    s.answers
+        .extend([login_ok(), with_retry_after(429, "3600")]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    assert!(matches!(c.check(), Err(Error::RateLimited(r)) if r.retry_after_seconds == Some(3600)));
+    assert!(s.slept.is_empty());
+}
+
+#[test]
+fn a_lost_create_is_found_not_posted_again() {
+    let found = format!("{{\"value\":[{}]}}", record(77, RID, "Logged", None));
+    let mut s = Script::default();
+    s.answers.extend([
+        login_ok(),
+        Err(TransportError::Lost("connection closed".into())),
+        ok(200, &found),
+    ]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let t = c.create("a1", &values()).unwrap();
+    assert_eq!(t.id, format!("77|{RID}"));
+    let posts = s
+        .sent
+        .iter()
+        .filter(|r| r.method == Method::Post && r.url.ends_with("/incidents"))
+        .count();
+    assert_eq!(posts, 1);
+    let lookup = &s.sent[2].url;
+    assert!(lookup.contains("$filter=Subject%20eq%20%27Netskope%20alert%27%20and%20ProfileLink_RecID%20eq%20%27F7177FFB09B44D159B1ADE379A5D1BC7%27"), "{lookup}");
+}
+
+#[test]
+fn a_5xx_create_not_found_is_posted_again() {
+    let mut s = Script::default();
+    s.answers.extend([
+        login_ok(),
+        ok(500, ""),
+        ok(200, "{\"value\":[]}"),
+        ok(201, &record(5, RID, "Logged", None)),
+    ]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    assert_eq!(c.create("a1", &values()).unwrap().id, format!("5|{RID}"));
+    assert_eq!(s.sent.len(), 4);
+}
+
+#[test]
+fn create_checks_mappings_before_any_call() {
+    let mut s = Script::default();
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut v = values();
+    v.pop();
+    assert!(matches!(c.create("a1", &v), Err(Error::InvalidInput(p)) if p.field == "Status"));
+    assert!(s.sent.is_empty());
+}
+
+#[test]
+fn update_patches_and_only_cannot_be_found_means_deleted() {
+    let notes = vec![("NewNotes".to_string(), "again".to_string())];
+    let mut s = Script::default();
+    s.answers.extend([
+        login_ok(),
+        ok(200, &record(10, RID, "Active", Some("Jacob.Clerk"))),
+        ok(400, r#"{"code":"ISM_4000","description":"Record 'C9DF0BC0489447FEAC558BA55AEF17B9' cannot be found","message":["Record 'C9DF0BC0489447FEAC558BA55AEF17B9' cannot be found"]}"#),
+        ok(400, r#"{"code":"ISM_4000","description":"Validation","message":["Category is mandatory"]}"#),
+    ]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let t = c.update(&task(&format!("10|{RID}")), &notes).unwrap();
+    assert_eq!(
+        (t.state, t.assignee.as_deref()),
+        (TaskState::InProgress, Some("Jacob.Clerk"))
+    );
+    assert_eq!(
+        c.update(&task(&format!("10|{RID}")), &notes).unwrap().state,
+        TaskState::Deleted
+    );
+    match c.update(&task(&format!("10|{RID}")), &notes) {
+        Err(Error::Rejected(r)) => assert!(r.message.contains("Category is mandatory")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.sent[1].method, Method::Patch);
+    assert_eq!(
+        s.sent[1].url,
+        format!("https://Tenant.Example.com/api/odata/businessobject/incidents('{RID}')")
+    );
+    assert_eq!(
+        s.sent[1].body.as_deref(),
+        Some(br#"{"NewNotes":"again"}"#.as_slice())
+    );
+}
+
+#[test]
+fn update_refuses_a_hostile_task_id_before_any_call() {
+    let mut s = Script::default();
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let notes = vec![("NewNotes".to_string(), "n".to_string())];
+    assert!(
+        matches!(c.update(&task("1|x') or ('"), &notes), Err(Error::InvalidInput(p)) if p.step == "task")
+    );
+    assert!(s.sent.is_empty());
+}
+
+#[test]
+fn sync_batches_selects_and_marks_missing_deleted() {
+    let tasks: Vec<Task> = (1..=150).map(|n| task(&format!("{n}|{RID}"))).collect();
+    let first: Vec<String> = (1..=100)
+        .filter(|n| n % 2 == 0)
+        .map(|n| record(n, RID, "Closed", Some("Admin")))
+        .collect();
+    let mut s = Script::default();
+    s.answers.extend([
+        login_ok(),
+        ok(200, &format!("{{\"value\":[{}]}}", first.join(","))),
+        ok(200, "{\"value\":[]}"),
+    ]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let out = c.sync(&tasks).unwrap();
+    assert_eq!(out.len(), 150);
+    assert_eq!(out[1].state, TaskState::Closed);
+    assert_eq!(out[1].assignee.as_deref(), Some("Admin"));
+    assert_eq!(out[0].state, TaskState::Deleted);
+    assert_eq!(out[149].state, TaskState::Deleted);
+    assert_eq!(s.sent.len(), 3);
+    let q = &s.sent[1].url;
+    assert!(
+        q.contains("$filter=IncidentNumber%20eq%201%20or%20IncidentNumber%20eq%202%20or"),
+        "{q}"
+    );
+    assert!(
+        q.contains("$top=100&$select=IncidentNumber%2CRecId%2CStatus%2COwner"),
+        "{q}"
+    );
+    assert!(s.sent[2].url.contains("$top=50"));
+}
+
+#[test]
+fn hostile_answers_are_bad_responses() {
+    for body in ["not json", "{\"value\":3}", "{\"value\":[{\"IncidentNumber\":\"x\"}]}", "{\"value\":[{\"IncidentNumber\":1,\"RecId\":\"C9DF0BC0489447FEAC558BA55AEF17B9\",\"Status\":7}]}"] {
+        let mut s = Script::default();
+        s.answers.extend([login_ok(), ok(200, body)]);
+        let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+        assert!(matches!(c.sync(&[task(&format!("1|{RID}"))]), Err(Error::BadResponse(_))), "{body}");
+    }
+    let mut s = Script::default();
+    s.answers
+        .extend([login_ok(), Err(TransportError::TooLarge)]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    assert!(matches!(c.fields(), Err(Error::BadResponse(m)) if m.contains("MiB")));
+}
+
+#[test]
+fn metadata_204_says_a_custom_field_was_deleted() {
+    let mut s = Script::default();
+    s.answers.extend([login_ok(), ok(204, "")]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    match c.fields() {
+        Err(Error::Rejected(r)) => assert!(r.status == 204 && r.message.contains("custom field")),
+        other => panic!("{other:?}"),
+    }
+}

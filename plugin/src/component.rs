@@ -1,0 +1,75 @@
+//! The component's exports: thin glue from the contract to the modules.
+
+use crate::client::Client;
+use crate::wasi_http::WasiHttp;
+use crate::wit::{
+    Alert, ConfigField, Configuration, DefaultMappings, Error, FieldValue, Guest, GuestSession,
+    MappingField, PluginInfo, Queue, Task,
+};
+use std::cell::RefCell;
+
+struct Component;
+
+impl Guest for Component {
+    type Session = Session;
+
+    fn info() -> PluginInfo {
+        crate::schema::info()
+    }
+
+    fn step_fields(step: String, config: Configuration) -> Result<Vec<ConfigField>, Error> {
+        crate::schema::step_fields(&step, &config)
+    }
+
+    fn validate_step(step: String, config: Configuration) -> Result<(), Error> {
+        crate::schema::validate_step(&step, &config)
+    }
+
+    fn defaults() -> DefaultMappings {
+        crate::schema::defaults()
+    }
+
+    fn queues() -> Vec<Queue> {
+        crate::schema::queues()
+    }
+}
+
+struct Session(RefCell<Client<WasiHttp>>);
+
+impl GuestSession for Session {
+    fn open(config: Configuration) -> Result<crate::wit::Session, Error> {
+        let config = crate::config::parse(&config)?;
+        let transport = WasiHttp {
+            timeout_secs: u64::from(config.request_timeout_secs),
+        };
+        Ok(crate::wit::Session::new(Session(RefCell::new(
+            Client::new(config, transport),
+        ))))
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        self.0.borrow_mut().check()
+    }
+
+    fn fields(&self) -> Result<Vec<MappingField>, Error> {
+        self.0.borrow_mut().fields()
+    }
+
+    fn create(&self, alert: Alert, values: Vec<FieldValue>, _queue: String) -> Result<Task, Error> {
+        self.0.borrow_mut().create(&alert.id, &values)
+    }
+
+    fn update(&self, task: Task, _alert: Alert, values: Vec<FieldValue>) -> Result<Task, Error> {
+        self.0.borrow_mut().update(&task, &values)
+    }
+
+    fn sync(&self, tasks: Vec<Task>) -> Result<Vec<Task>, Error> {
+        self.0.borrow_mut().sync(&tasks)
+    }
+
+    fn calls_made(&self) -> u64 {
+        self.0.borrow().calls()
+    }
+}
+
+crate::export!(Component with_types_in crate);

@@ -1,0 +1,188 @@
+//! Request bodies built from the host's rendered field values.
+
+use crate::errors::invalid_input;
+use crate::wit::{Error, FieldValue};
+use serde_json::{Map, Value};
+
+pub const REQUIRED_ON_CREATE: &[&str] = &["Subject", "Symptom", "Status"];
+pub const CREATE_STATUS: &str = "Logged";
+/// Fields that identify a record and may never be written.
+const IDENTITY: &[&str] = &["RecId", "IncidentNumber"];
+
+/// The line appended to Symptom that lets a create whose answer was lost
+/// be found again instead of posted twice.
+pub fn marker(alert_id: &str) -> String {
+    let id: String = alert_id
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(128)
+        .collect();
+    format!("[Cloud Exchange alert {id}]")
+}
+
+fn is_field_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 128
+}
+
+fn fields(values: &[FieldValue]) -> Result<Map<String, Value>, Error> {
+    let mut out = Map::new();
+    for (name, value) in values {
+        let name = name.trim();
+        if !is_field_name(name) {
+            return Err(invalid_input("mapping", name, format!("'{}' is not an Ivanti field name (letters, digits and _ only): pick the field from the queue's target fields", crate::errors::excerpt(name.as_bytes()))));
+        }
+        if IDENTITY.contains(&name) {
+            return Err(invalid_input(
+                "mapping",
+                name,
+                format!("{name} is set by Ivanti and cannot be mapped: remove it from the queue"),
+            ));
+        }
+        if out
+            .insert(name.to_owned(), Value::String(value.clone()))
+            .is_some()
+        {
+            return Err(invalid_input(
+                "mapping",
+                name,
+                format!("{name} is mapped twice: keep one mapping for it"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The POST body of a create: checked before any call is made.
+pub fn create_payload(
+    values: &[FieldValue],
+    employee_rec_id: &str,
+    alert_id: &str,
+) -> Result<Map<String, Value>, Error> {
+    let mut body = fields(values)?;
+    for required in REQUIRED_ON_CREATE {
+        let present = body
+            .get(*required)
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.trim().is_empty());
+        if !present {
+            return Err(invalid_input("mapping", required, format!("{required} is required to create an incident: the queue configuration must map Subject, Symptom and Status (Status = Logged)")));
+        }
+    }
+    let status = body["Status"].as_str().unwrap_or_default().trim();
+    if !status.eq_ignore_ascii_case(CREATE_STATUS) {
+        return Err(invalid_input("mapping", "Status", format!("incidents are created only with Status Logged (the queue maps '{}'): set the Status mapping to Logged", crate::errors::excerpt(status.as_bytes()))));
+    }
+    body.insert("Status".into(), CREATE_STATUS.into());
+    let symptom = body["Symptom"].as_str().unwrap_or_default().to_owned();
+    body.insert(
+        "Symptom".into(),
+        format!("{symptom}\n\n{}", marker(alert_id)).into(),
+    );
+    let mapped_profile = body
+        .get("ProfileLink")
+        .and_then(Value::as_str)
+        .is_some_and(|v| !v.trim().is_empty());
+    if !mapped_profile {
+        body.insert("ProfileLink".into(), employee_rec_id.into());
+    }
+    Ok(body)
+}
+
+/// The PATCH body of an update; `None` when there is nothing to send.
+pub fn update_payload(values: &[FieldValue]) -> Result<Option<Map<String, Value>>, Error> {
+    let body = fields(values)?;
+    Ok((!body.is_empty()).then_some(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(pairs: &[(&str, &str)]) -> Vec<FieldValue> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    const REC: &str = "F7177FFB09B44D159B1ADE379A5D1BC7";
+
+    #[test]
+    fn create_payload_carries_profile_link_and_marker() {
+        let body = create_payload(
+            &v(&[
+                ("Subject", "S"),
+                ("Symptom", "Alert ID: a1"),
+                ("Status", "logged"),
+            ]),
+            REC,
+            "a1",
+        )
+        .unwrap();
+        assert_eq!(body["ProfileLink"], REC);
+        assert_eq!(body["Status"], "Logged");
+        assert_eq!(body["Symptom"], "Alert ID: a1\n\n[Cloud Exchange alert a1]");
+        assert_eq!(body.len(), 4);
+    }
+
+    #[test]
+    fn create_needs_subject_symptom_and_logged() {
+        for missing in REQUIRED_ON_CREATE {
+            let all = [("Subject", "S"), ("Symptom", "Y"), ("Status", "Logged")];
+            let values: Vec<_> = all.iter().copied().filter(|(k, _)| k != missing).collect();
+            match create_payload(&v(&values), REC, "a") {
+                Err(Error::InvalidInput(p)) => {
+                    assert_eq!(p.field, *missing);
+                    assert!(
+                        p.message.contains("Subject, Symptom and Status"),
+                        "{}",
+                        p.message
+                    );
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        match create_payload(
+            &v(&[("Subject", "S"), ("Symptom", "Y"), ("Status", "Active")]),
+            REC,
+            "a",
+        ) {
+            Err(Error::InvalidInput(p)) => assert!(p.message.contains("only with Status Logged")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_field_names_are_refused() {
+        for bad in ["Sub ject", "", "1x", "a'b", "RecId", "IncidentNumber"] {
+            let r = create_payload(
+                &v(&[
+                    ("Subject", "S"),
+                    ("Symptom", "Y"),
+                    ("Status", "Logged"),
+                    (bad, "x"),
+                ]),
+                REC,
+                "a",
+            );
+            assert!(matches!(r, Err(Error::InvalidInput(_))), "{bad}");
+        }
+        let twice = update_payload(&v(&[("NewNotes", "a"), ("NewNotes", "b")]));
+        assert!(matches!(twice, Err(Error::InvalidInput(p)) if p.message.contains("twice")));
+    }
+
+    #[test]
+    fn update_payload_is_the_rendered_fields() {
+        let body = update_payload(&v(&[("NewNotes", "Received a new alert")]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"NewNotes":"Received a new alert"}"#
+        );
+        assert!(update_payload(&[]).unwrap().is_none());
+    }
+}

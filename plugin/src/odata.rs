@@ -1,0 +1,147 @@
+//! Ivanti identifiers and OData query building. Anything that goes into
+//! a path or a `$filter` is checked or escaped here first.
+
+/// Ivanti RecIds are 32 hexadecimal characters.
+pub fn is_rec_id(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// An incident number: decimal digits only, fitting in u64.
+pub fn incident_number(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// The plugin's task id: `<IncidentNumber>|<RecId>`.
+pub fn task_id(number: u64, rec_id: &str) -> String {
+    format!("{number}|{rec_id}")
+}
+
+/// Splits and checks a task id.
+pub fn parse_task_id(id: &str) -> Result<(u64, String), String> {
+    let (number, rec) = id.split_once('|').ok_or_else(|| {
+        format!(
+            "task id '{}' is not <IncidentNumber>|<RecId>",
+            crate::errors::excerpt(id.as_bytes())
+        )
+    })?;
+    let number = incident_number(number.trim()).ok_or_else(|| {
+        format!(
+            "task id '{}' has no valid incident number",
+            crate::errors::excerpt(id.as_bytes())
+        )
+    })?;
+    let rec = rec.trim();
+    if !is_rec_id(rec) {
+        return Err(format!(
+            "task id '{}' has no valid RecId (32 hexadecimal characters)",
+            crate::errors::excerpt(id.as_bytes())
+        ));
+    }
+    Ok((number, rec.to_ascii_uppercase()))
+}
+
+/// A string literal for `$filter`: single quotes doubled.
+pub fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// `IncidentNumber eq A or IncidentNumber eq B ...`
+pub fn numbers_filter(numbers: &[u64]) -> String {
+    numbers
+        .iter()
+        .map(|n| format!("IncidentNumber eq {n}"))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// Percent-encodes a query component (RFC 3986 unreserved kept).
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `?k=v&k=v` with every value encoded (`$` of the names kept as is).
+pub fn query(params: &[(&str, String)]) -> String {
+    let parts: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
+    format!("?{}", parts.join("&"))
+}
+
+/// Splits work into batches of at most `size` (at least 1).
+pub fn batches<T: Clone>(items: &[T], size: u32) -> Vec<Vec<T>> {
+    items
+        .chunks(size.clamp(1, crate::config::MAX_BATCH) as usize)
+        .map(<[T]>::to_vec)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_checked() {
+        assert!(is_rec_id("C9DF0BC0489447FEAC558BA55AEF17B9"));
+        assert!(!is_rec_id("C9DF0BC0489447FEAC558BA55AEF17B"));
+        assert!(!is_rec_id(
+            "C9DF0BC0489447FEAC558BA55AEF17B9') or 1 eq 1 or ('"
+        ));
+        assert_eq!(incident_number("78986"), Some(78986));
+        assert_eq!(incident_number("7 or 1"), None);
+        assert_eq!(incident_number(""), None);
+        assert_eq!(
+            parse_task_id("78986|c9df0bc0489447feac558ba55aef17b9").unwrap(),
+            (78986, "C9DF0BC0489447FEAC558BA55AEF17B9".into())
+        );
+        assert!(parse_task_id("78986")
+            .unwrap_err()
+            .contains("<IncidentNumber>|<RecId>"));
+        assert!(parse_task_id("x|C9DF0BC0489447FEAC558BA55AEF17B9")
+            .unwrap_err()
+            .contains("incident number"));
+        assert!(parse_task_id("1|')").unwrap_err().contains("RecId"));
+    }
+
+    #[test]
+    fn filters_and_queries() {
+        assert_eq!(
+            numbers_filter(&[1, 22]),
+            "IncidentNumber eq 1 or IncidentNumber eq 22"
+        );
+        assert_eq!(quote("it's"), "'it''s'");
+        assert_eq!(
+            query(&[
+                ("$filter", "IncidentNumber eq 1".into()),
+                ("$top", "1".into())
+            ]),
+            "?$filter=IncidentNumber%20eq%201&$top=1"
+        );
+        assert_eq!(encode("a&b=c/é"), "a%26b%3Dc%2F%C3%A9");
+    }
+
+    #[test]
+    fn batching_respects_ivantis_top() {
+        let items: Vec<u32> = (0..250).collect();
+        let b = batches(&items, 100);
+        assert_eq!(
+            b.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![100, 100, 50]
+        );
+        assert_eq!(batches(&items, 500).len(), 3);
+        assert_eq!(batches(&items[..3], 0).len(), 3);
+        assert!(batches::<u32>(&[], 100).is_empty());
+    }
+}

@@ -1,0 +1,211 @@
+//! The `Transport` over `wasi:http/outgoing-handler`: timeouts on every
+//! request, bodies written in chunks and read up to a cap.
+
+use crate::transport::{Method, Request, Response, Transport, TransportError, MAX_BODY_BYTES};
+use wasi::http::outgoing_handler;
+use wasi::http::types::{
+    ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest,
+    RequestOptions, Scheme,
+};
+use wasi::io::streams::StreamError;
+
+const SECOND_NS: u64 = 1_000_000_000;
+/// `blocking_write_and_flush` takes at most this much at a time.
+const WRITE_CHUNK: usize = 4096;
+const READ_CHUNK: u64 = 64 * 1024;
+const CONNECT_TIMEOUT_SECS: u64 = 10;
+
+pub struct WasiHttp {
+    /// First-byte and between-bytes timeout.
+    pub timeout_secs: u64,
+}
+
+fn split_url(url: &str) -> Option<(Scheme, &str, &str)> {
+    let (scheme, rest) = if let Some(r) = url.strip_prefix("https://") {
+        (Scheme::Https, r)
+    } else {
+        (Scheme::Http, url.strip_prefix("http://")?)
+    };
+    let slash = rest.find('/').unwrap_or(rest.len());
+    let path = if slash == rest.len() {
+        "/"
+    } else {
+        &rest[slash..]
+    };
+    Some((scheme, &rest[..slash], path))
+}
+
+/// Whether the request certainly never reached the tenant.
+fn not_sent(code: &ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::DnsTimeout
+            | ErrorCode::DnsError(_)
+            | ErrorCode::DestinationNotFound
+            | ErrorCode::DestinationUnavailable
+            | ErrorCode::DestinationIpProhibited
+            | ErrorCode::DestinationIpUnroutable
+            | ErrorCode::ConnectionRefused
+            | ErrorCode::ConnectionTimeout
+            | ErrorCode::ConnectionLimitReached
+            | ErrorCode::TlsCertificateError
+            | ErrorCode::TlsProtocolError
+            | ErrorCode::TlsAlertReceived(_)
+            | ErrorCode::HttpRequestDenied
+            | ErrorCode::HttpRequestUriInvalid
+            | ErrorCode::HttpRequestMethodInvalid
+    )
+}
+
+fn describe(code: &ErrorCode) -> String {
+    match code {
+        ErrorCode::HttpRequestDenied => {
+            "the host refused the request (only the configured tenant may be reached)".into()
+        }
+        ErrorCode::ConnectionRefused => "connection refused".into(),
+        ErrorCode::ConnectionTimeout => "connect timed out".into(),
+        ErrorCode::HttpResponseTimeout | ErrorCode::ConnectionReadTimeout => {
+            "timed out waiting for the answer".into()
+        }
+        ErrorCode::ConnectionTerminated => "the connection closed before an answer came".into(),
+        ErrorCode::DnsError(_) | ErrorCode::DnsTimeout => {
+            "the tenant's host name could not be resolved".into()
+        }
+        ErrorCode::TlsCertificateError => "the tenant's TLS certificate was not trusted".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn classify(code: ErrorCode) -> TransportError {
+    if not_sent(&code) {
+        TransportError::NotSent(describe(&code))
+    } else {
+        TransportError::Lost(describe(&code))
+    }
+}
+
+impl WasiHttp {
+    fn build(&self, request: &Request) -> Result<OutgoingRequest, TransportError> {
+        let invalid = |what: &str| TransportError::NotSent(format!("invalid request: {what}"));
+        let entries: Vec<(String, Vec<u8>)> = request
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
+            .collect();
+        let headers = Fields::from_list(&entries).map_err(|_| invalid("a header was refused"))?;
+        let out = OutgoingRequest::new(headers);
+        let method = match request.method {
+            Method::Get => WasiMethod::Get,
+            Method::Post => WasiMethod::Post,
+            Method::Patch => WasiMethod::Patch,
+        };
+        let (scheme, authority, path) =
+            split_url(&request.url).ok_or_else(|| invalid("not an http(s) URL"))?;
+        out.set_method(&method).map_err(|_| invalid("method"))?;
+        out.set_scheme(Some(&scheme))
+            .map_err(|_| invalid("scheme"))?;
+        out.set_authority(Some(authority))
+            .map_err(|_| invalid("authority"))?;
+        out.set_path_with_query(Some(path))
+            .map_err(|_| invalid("path"))?;
+        Ok(out)
+    }
+
+    fn options(&self) -> RequestOptions {
+        let options = RequestOptions::new();
+        // A host may not support a timeout; the request still goes.
+        let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT_SECS * SECOND_NS));
+        let _ = options.set_first_byte_timeout(Some(self.timeout_secs * SECOND_NS));
+        let _ = options.set_between_bytes_timeout(Some(self.timeout_secs * SECOND_NS));
+        options
+    }
+}
+
+fn read_body(body: IncomingBody) -> Result<Vec<u8>, TransportError> {
+    let stream = body
+        .stream()
+        .map_err(|_| TransportError::Lost("the answer's body could not be read".into()))?;
+    let mut out = Vec::new();
+    loop {
+        match stream.blocking_read(READ_CHUNK) {
+            Ok(chunk) => {
+                if out.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(TransportError::TooLarge);
+                }
+                out.extend_from_slice(&chunk);
+            }
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(e)) => {
+                return Err(TransportError::Lost(format!(
+                    "the answer was cut off: {}",
+                    e.to_debug_string()
+                )))
+            }
+        }
+    }
+    drop(stream);
+    let _ = IncomingBody::finish(body);
+    Ok(out)
+}
+
+impl Transport for WasiHttp {
+    fn send(&mut self, request: &Request) -> Result<Response, TransportError> {
+        let out = self.build(request)?;
+        let body = out
+            .body()
+            .map_err(|_| TransportError::NotSent("request body unavailable".into()))?;
+        let future = outgoing_handler::handle(out, Some(self.options())).map_err(classify)?;
+        // A denied request shows first as a closed stream here; the real
+        // reason comes from the response future below.
+        if let Ok(stream) = body.write() {
+            for chunk in request
+                .body
+                .as_deref()
+                .unwrap_or_default()
+                .chunks(WRITE_CHUNK)
+            {
+                if stream.blocking_write_and_flush(chunk).is_err() {
+                    break;
+                }
+            }
+            drop(stream);
+        }
+        let _ = OutgoingBody::finish(body, None);
+        future.subscribe().block();
+        let response = match future.get() {
+            Some(Ok(Ok(r))) => r,
+            Some(Ok(Err(code))) => return Err(classify(code)),
+            _ => return Err(TransportError::Lost("the host gave no answer".into())),
+        };
+        let status = response.status();
+        let headers = response
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+            .collect::<Vec<_>>();
+        let declared = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+            return Err(TransportError::TooLarge);
+        }
+        let incoming = response
+            .consume()
+            .map_err(|_| TransportError::Lost("the answer had no body".into()))?;
+        let body = read_body(incoming)?;
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn sleep(&mut self, seconds: u32) {
+        if seconds > 0 {
+            wasi::clocks::monotonic_clock::subscribe_duration(u64::from(seconds) * SECOND_NS)
+                .block();
+        }
+    }
+}
