@@ -1,0 +1,100 @@
+//! Faults that can be switched on at run time.
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of API call a request is (also the key of the call counters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    /// `POST /api/rest/authentication/login`
+    Login,
+    /// `GET /api/odata/businessobject/employees('<RecID>')`
+    Employee,
+    /// `GET /api/odata/incidents/$metadata`
+    Metadata,
+    /// `POST /api/odata/businessobject/incidents`
+    Create,
+    /// `PATCH /api/odata/businessobject/incidents('<RecId>')`
+    Update,
+    /// `GET /api/odata/businessobject/incidents('<RecId>')`
+    GetOne,
+    /// `GET /api/odata/businessobject/incidents?$filter=...`
+    Query,
+    /// Anything else outside `/_sim/` (answers 404/405).
+    Other,
+}
+
+/// Faults injected into API calls (never into `/_sim/` control calls).
+///
+/// `Faults::default()` injects nothing. Counters named `*_next` count down
+/// as they fire. All faults apply only to calls of kind `only` when it is set.
+/// Serialized as JSON for `GET/PUT /_sim/faults`; missing fields take their defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Faults {
+    /// Delay before answering, in milliseconds (the minimum when `jitter_ms` is set).
+    pub latency_ms: u64,
+    /// Extra random delay, uniform in `0..=jitter_ms`: the delay is in
+    /// `latency_ms..=latency_ms + jitter_ms`.
+    pub jitter_ms: u64,
+    /// Answer 429 to the next N calls.
+    pub rate_limit_next: u32,
+    /// Answer 429 to this fraction (0.0..=1.0) of calls.
+    pub rate_limit_fraction: f64,
+    /// `Retry-After` seconds sent with injected 429s (none when `None`).
+    pub retry_after_secs: Option<u32>,
+    /// Answer `server_error_status` to the next N calls.
+    pub server_error_next: u32,
+    /// Answer `server_error_status` to this fraction (0.0..=1.0) of calls.
+    pub server_error_fraction: f64,
+    /// Status of injected server errors (default 500; 502, 503 and 504 are other useful values).
+    pub server_error_status: u16,
+    /// For the next N successful creates (or updates, when `only` is `update`):
+    /// commit the change, then close the connection without answering.
+    pub drop_after_commit_next: u32,
+    /// When non-zero, send response bodies in chunks of `slow_body_chunk_bytes`
+    /// with this delay (ms) before each chunk.
+    pub slow_body_chunk_delay_ms: u64,
+    /// Chunk size for the slow body (0 means 16 bytes).
+    pub slow_body_chunk_bytes: u32,
+    /// Answer the next N calls with a malformed JSON body (half the real body
+    /// followed by garbage), keeping the real status and a correct Content-Length.
+    pub malformed_next: u32,
+    /// Answer the next N calls with a Content-Length larger than the body sent
+    /// (half of it), then close the connection.
+    pub truncated_next: u32,
+    /// When non-zero, append this many bytes of JSON whitespace padding to every
+    /// response body (still valid JSON, same value).
+    pub oversized_bytes: u64,
+    /// Restrict every fault above to one kind of call.
+    pub only: Option<Endpoint>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            latency_ms: 0,
+            jitter_ms: 0,
+            rate_limit_next: 0,
+            rate_limit_fraction: 0.0,
+            retry_after_secs: None,
+            server_error_next: 0,
+            server_error_fraction: 0.0,
+            server_error_status: 500,
+            drop_after_commit_next: 0,
+            slow_body_chunk_delay_ms: 0,
+            slow_body_chunk_bytes: 0,
+            malformed_next: 0,
+            truncated_next: 0,
+            oversized_bytes: 0,
+            only: None,
+        }
+    }
+}
+
+impl Faults {
+    /// Whether the faults apply to a call of this kind.
+    pub fn applies_to(&self, endpoint: Endpoint) -> bool {
+        self.only.is_none_or(|o| o == endpoint)
+    }
+}
