@@ -1,0 +1,247 @@
+//! The `cto-host` command line.
+
+mod demo;
+mod oneshot;
+
+use crate::report::InputError;
+use crate::runtime::{Runtime, RuntimeOptions};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cto-host",
+    version,
+    about = "Runs Cloud Exchange Ticket Orchestrator plugin components (WASI 0.2) in a wasmtime sandbox.",
+    long_about = "Runs Cloud Exchange Ticket Orchestrator plugin components (WASI 0.2, world netskope:ticketing/ticket-plugin@0.1.0) in a wasmtime sandbox: the plugin reaches only its configured tenant, has no files, sockets or environment, and runs under a deadline and a memory cap.\n\nResults are JSON on stdout; logs go to stderr. Exit codes: 0 ok, 1 tenant or plugin failure, 2 bad usage or input.",
+    after_help = "Start with `cto-host demo`: it runs the whole job against a bundled simulated Ivanti tenant."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    global: Global,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Log filter (error, warn, info, debug, trace; or RUST_LOG syntax).
+    #[arg(long, global = true, env = "CTO_LOG", default_value = "warn")]
+    log: String,
+    /// Folder for compiled components [default: $XDG_CACHE_HOME/cto-host or ~/.cache/cto-host].
+    #[arg(long, global = true, env = "CTO_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile the component every time instead of caching it.
+    #[arg(long, global = true)]
+    no_cache: bool,
+    /// Memory cap of one plugin instance, in MiB.
+    #[arg(long, global = true, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    memory_mib: u64,
+    /// Wall-clock limit of one plugin call in seconds (the plugin's own retry waits count).
+    #[arg(long, global = true, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    call_timeout: u64,
+    /// Allow plain http:// to tenants that are not on a loopback address.
+    #[arg(long, global = true)]
+    allow_insecure_http: bool,
+    /// Extra PEM CA certificates to trust (for on-prem tenants with a private CA).
+    #[arg(long, global = true, env = "CTO_CA_BUNDLE")]
+    ca_bundle: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PluginArg {
+    /// The plugin component (.wasm) [default: $CTO_PLUGIN, else the Ivanti component built with this host].
+    #[arg(long, env = "CTO_PLUGIN")]
+    plugin: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Plugin info: configuration schema, alert types, default mappings, queues.
+    Info {
+        #[command(flatten)]
+        plugin: PluginArg,
+    },
+    /// Validate a configuration: every step offline, then against the tenant.
+    Validate {
+        #[command(flatten)]
+        plugin: PluginArg,
+        /// Configuration JSON ({"auth": {...}, "params": {...}}).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// The tenant's fields a queue can map alerts into.
+    Fields {
+        #[command(flatten)]
+        plugin: PluginArg,
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Create a ticket from an alert; prints the task.
+    Create {
+        #[command(flatten)]
+        plugin: PluginArg,
+        #[arg(long)]
+        config: PathBuf,
+        /// Alert JSON (Cloud Exchange's shape or a raw Netskope alert).
+        #[arg(long)]
+        alert: PathBuf,
+        /// Queue JSON with create and dedup mappings [default: the plugin's].
+        #[arg(long)]
+        queue: Option<PathBuf>,
+    },
+    /// Update a ticket for a recurring alert (dedup mappings); prints the task.
+    Update {
+        #[command(flatten)]
+        plugin: PluginArg,
+        #[arg(long)]
+        config: PathBuf,
+        /// Task JSON ({"id": "<IncidentNumber>|<RecId>", ...}).
+        #[arg(long)]
+        task: PathBuf,
+        #[arg(long)]
+        alert: PathBuf,
+        #[arg(long)]
+        queue: Option<PathBuf>,
+    },
+    /// Sync the states of many tickets; prints the tasks.
+    Sync {
+        #[command(flatten)]
+        plugin: PluginArg,
+        #[arg(long)]
+        config: PathBuf,
+        /// Tasks JSON: a list of tasks or of ids.
+        #[arg(long)]
+        tasks: PathBuf,
+    },
+    /// The whole job end to end; against a bundled simulated Ivanti tenant unless --config is given.
+    Demo {
+        #[command(flatten)]
+        plugin: PluginArg,
+        /// A real tenant's configuration instead of the simulated one.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+impl Global {
+    pub fn runtime_options(&self) -> RuntimeOptions {
+        RuntimeOptions {
+            cache_dir: if self.no_cache {
+                None
+            } else {
+                self.cache_dir.clone().or_else(crate::cache::default_dir)
+            },
+            memory_bytes: (self.memory_mib as usize) << 20,
+            call_timeout: Duration::from_secs(self.call_timeout),
+            allow_insecure_http: self.allow_insecure_http,
+            ca_bundle: self.ca_bundle.clone(),
+            ..RuntimeOptions::default()
+        }
+    }
+}
+
+impl PluginArg {
+    pub fn path(&self) -> PathBuf {
+        self.plugin
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::BUNDLED_PLUGIN))
+    }
+
+    pub fn load(&self, global: &Global) -> anyhow::Result<Runtime> {
+        let path = self.path();
+        if !path.exists() {
+            return Err(crate::report::input(format!(
+                "the plugin component {} does not exist: give --plugin FILE (a .wasm component)",
+                path.display()
+            )));
+        }
+        Runtime::load(&path, global.runtime_options())
+            .map_err(|e| crate::report::input(format!("{e:#}")))
+    }
+}
+
+fn init_logging(global: &Global) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&global.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match global.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+/// Prints a JSON document on stdout.
+pub fn print_json(v: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).expect("JSON values serialize")
+    );
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            let input = e.downcast_ref::<InputError>().is_some();
+            eprintln!("error: {e:#}");
+            print_json(
+                &serde_json::json!({"ok": false, "error": {"kind": if input { "input" } else { "host" }, "message": format!("{e:#}")}}),
+            );
+            ExitCode::from(if input { 2 } else { 1 })
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Info { plugin } => oneshot::info(&plugin.load(g)?).await,
+        Command::Validate { plugin, config } => oneshot::validate(&plugin.load(g)?, config).await,
+        Command::Fields { plugin, config } => oneshot::fields(&plugin.load(g)?, config).await,
+        Command::Create {
+            plugin,
+            config,
+            alert,
+            queue,
+        } => oneshot::create(&plugin.load(g)?, config, alert, queue.as_deref()).await,
+        Command::Update {
+            plugin,
+            config,
+            task,
+            alert,
+            queue,
+        } => oneshot::update(&plugin.load(g)?, config, task, alert, queue.as_deref()).await,
+        Command::Sync {
+            plugin,
+            config,
+            tasks,
+        } => oneshot::sync(&plugin.load(g)?, config, tasks).await,
+        Command::Demo { plugin, config } => demo::run(&plugin.load(g)?, config.as_deref()).await,
+    }
+}

@@ -1,0 +1,247 @@
+//! The one-shot commands: info, validate, fields, create, update, sync.
+
+use super::print_json;
+use crate::alert;
+use crate::config::{self, LoadedConfig};
+use crate::instance::Failure;
+use crate::queue;
+use crate::render;
+use crate::report::{failure_json, input, Redactor};
+use crate::runtime::Runtime;
+use crate::session::Session;
+use crate::tasks;
+use anyhow::Result;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// A plugin failure: JSON on stdout, the sentence on stderr, exit 1
+/// (exit 2 when the plugin says the input or configuration is wrong).
+pub fn fail(redactor: &Redactor, f: &Failure) -> ExitCode {
+    let error = redactor.value(failure_json(f));
+    eprintln!("error: {}", redactor.text(&f.to_string()));
+    print_json(&json!({"ok": false, "error": error}));
+    let bad_input = matches!(
+        f,
+        Failure::Plugin(
+            crate::bindings::api::Error::InvalidConfiguration(_)
+                | crate::bindings::api::Error::InvalidInput(_)
+        )
+    );
+    ExitCode::from(if bad_input { 2 } else { 1 })
+}
+
+fn sandbox(e: anyhow::Error) -> Failure {
+    Failure::Sandbox(format!("{e:#}"))
+}
+
+fn read(path: &Path, what: &str) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        input(format!(
+            "cannot read the {what} {} ({e}): check the --{what} path",
+            path.display()
+        ))
+    })
+}
+
+pub async fn info(rt: &Runtime) -> Result<ExitCode> {
+    let mut inst = rt.instantiate(None).await?;
+    let out: Result<Value, Failure> = async {
+        let info = inst.info().await?;
+        let defaults = inst.defaults().await?;
+        let queues = inst.queues().await?;
+        Ok(json!({"ok": true, "plugin": info, "default_mappings": defaults, "queues": queues, "component": rt.report}))
+    }
+    .await;
+    Ok(match out {
+        Ok(v) => {
+            print_json(&v);
+            ExitCode::SUCCESS
+        }
+        Err(f) => fail(&Redactor::default(), &f),
+    })
+}
+
+pub async fn validate(rt: &Runtime, config_path: &Path) -> Result<ExitCode> {
+    let cfg = config::load(config_path)?;
+    let redactor = Redactor::new(cfg.secrets.clone());
+    let mut inst = rt.instantiate(None).await?;
+    let info = match inst.info().await {
+        Ok(i) => i,
+        Err(f) => return Ok(fail(&redactor, &f)),
+    };
+    let mut steps = Vec::new();
+    let mut offline_ok = true;
+    for step in &info.steps {
+        let r = inst.validate_step(&step.name, &cfg.steps).await;
+        offline_ok &= r.is_ok();
+        steps.push(match r {
+            Ok(()) => json!({"step": step.name, "ok": true}),
+            Err(f) => {
+                json!({"step": step.name, "ok": false, "error": redactor.value(failure_json(&f))})
+            }
+        });
+    }
+    let online = if offline_ok {
+        let r = match Session::open(rt, &cfg).await {
+            Ok(mut s) => s.check().await,
+            Err(f) => Err(f),
+        };
+        Some(match r {
+            Ok(()) => json!({"step": "tenant", "ok": true}),
+            Err(f) => {
+                json!({"step": "tenant", "ok": false, "error": redactor.value(failure_json(&f))})
+            }
+        })
+    } else {
+        None
+    };
+    let online_ok = online.as_ref().is_some_and(|o| o["ok"] == true);
+    if let Some(o) = online {
+        steps.push(o);
+    }
+    for s in steps.iter().filter(|s| s["ok"] == false) {
+        eprintln!(
+            "error: step {}: {}",
+            s["step"].as_str().unwrap_or("?"),
+            s["error"]["message"].as_str().unwrap_or("failed")
+        );
+    }
+    print_json(&json!({"ok": offline_ok && online_ok, "steps": steps}));
+    Ok(ExitCode::from(if !offline_ok {
+        2
+    } else if !online_ok {
+        1
+    } else {
+        0
+    }))
+}
+
+async fn connect(
+    rt: &Runtime,
+    config_path: &Path,
+) -> Result<(LoadedConfig, Redactor, Result<Session, Failure>)> {
+    let cfg = config::load(config_path)?;
+    let redactor = Redactor::new(cfg.secrets.clone());
+    let session = Session::open(rt, &cfg).await;
+    Ok((cfg, redactor, session))
+}
+
+pub async fn fields(rt: &Runtime, config_path: &Path) -> Result<ExitCode> {
+    let (_, redactor, session) = connect(rt, config_path).await?;
+    let r = match session {
+        Ok(mut s) => s.fields().await,
+        Err(f) => Err(f),
+    };
+    Ok(match r {
+        Ok(fields) => {
+            print_json(&json!({"ok": true, "fields": fields}));
+            ExitCode::SUCCESS
+        }
+        Err(f) => fail(&redactor, &f),
+    })
+}
+
+/// The queue for a command: the file, else the plugin's defaults and first queue.
+async fn load_queue(session: &mut Session, path: Option<&Path>) -> Result<queue::Queue, Failure> {
+    let defaults = session.instance.defaults().await?;
+    let name = session
+        .instance
+        .queues()
+        .await?
+        .first()
+        .map(|q| q.value.clone())
+        .unwrap_or_default();
+    queue::load(path, &defaults, &name).map_err(|e| Failure::Sandbox(format!("{e:#}")))
+}
+
+fn warn_unknown(rendered: &render::Rendered) {
+    for name in &rendered.unknown {
+        tracing::warn!(placeholder = %name, "the alert has no field ${name}: it was left in the text as is");
+        eprintln!("warning: the alert has no field ${name}; it is left in the text as is");
+    }
+}
+
+pub async fn create(
+    rt: &Runtime,
+    config_path: &Path,
+    alert_path: &Path,
+    queue_path: Option<&Path>,
+) -> Result<ExitCode> {
+    let alert = alert::parse(
+        &alert_path.display().to_string(),
+        &read(alert_path, "alert")?,
+    )?;
+    if let Some(q) = queue_path {
+        read(q, "queue")?;
+    }
+    let (_, redactor, session) = connect(rt, config_path).await?;
+    let r: Result<Value, Failure> = async {
+        let mut s = session?;
+        let q = load_queue(&mut s, queue_path).await?;
+        let rendered = render::mappings(&q.create, &alert);
+        warn_unknown(&rendered);
+        let task = s.create(&alert.alert, &rendered.values, &q.name).await?;
+        let calls = s.calls_made().await?;
+        Ok(json!({"ok": true, "task": tasks::to_json(&task), "tenant_calls": calls, "unknown_placeholders": rendered.unknown}))
+    }
+    .await;
+    finish(&redactor, r)
+}
+
+pub async fn update(
+    rt: &Runtime,
+    config_path: &Path,
+    task_path: &Path,
+    alert_path: &Path,
+    queue_path: Option<&Path>,
+) -> Result<ExitCode> {
+    let task = tasks::parse_one(&task_path.display().to_string(), &read(task_path, "task")?)?;
+    let alert = alert::parse(
+        &alert_path.display().to_string(),
+        &read(alert_path, "alert")?,
+    )?;
+    let (_, redactor, session) = connect(rt, config_path).await?;
+    let r: Result<Value, Failure> = async {
+        let mut s = session?;
+        let q = load_queue(&mut s, queue_path).await?;
+        let rendered = render::mappings(&q.dedup, &alert);
+        warn_unknown(&rendered);
+        let task = s.update(&task, &alert.alert, &rendered.values).await?;
+        let calls = s.calls_made().await?;
+        Ok(json!({"ok": true, "task": tasks::to_json(&task), "tenant_calls": calls, "unknown_placeholders": rendered.unknown}))
+    }
+    .await;
+    finish(&redactor, r)
+}
+
+pub async fn sync(rt: &Runtime, config_path: &Path, tasks_path: &Path) -> Result<ExitCode> {
+    let list = tasks::parse_many(
+        &tasks_path.display().to_string(),
+        &read(tasks_path, "tasks")?,
+    )?;
+    let (_, redactor, session) = connect(rt, config_path).await?;
+    let r: Result<Value, Failure> = async {
+        let mut s = session?;
+        let synced = s.sync(&list).await?;
+        let calls = s.calls_made().await?;
+        Ok(json!({"ok": true, "tasks": synced.iter().map(tasks::to_json).collect::<Vec<_>>(), "tenant_calls": calls}))
+    }
+    .await;
+    finish(&redactor, r)
+}
+
+fn finish(redactor: &Redactor, r: Result<Value, Failure>) -> Result<ExitCode> {
+    Ok(match r {
+        Ok(v) => {
+            print_json(&redactor.value(v));
+            ExitCode::SUCCESS
+        }
+        Err(f) => fail(redactor, &f),
+    })
+}
+
+#[allow(dead_code)]
+fn unused(e: anyhow::Error) -> Failure {
+    sandbox(e)
+}

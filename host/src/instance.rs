@@ -1,0 +1,195 @@
+//! One plugin instance in its own Store. Every call runs under an epoch
+//! deadline and a wall-clock timeout; after a trap, a deadline or a
+//! timeout the Store is unusable and the instance refuses further calls.
+
+use crate::bindings::api::{self, Alert, Configuration, FieldValue, Task};
+use crate::bindings::TicketPlugin;
+use crate::runtime::EPOCH_TICK;
+use crate::state::HostState;
+use std::time::Duration;
+use wasmtime::component::ResourceAny;
+use wasmtime::{Store, Trap};
+
+/// Why a plugin call did not return a value.
+#[derive(Debug, Clone)]
+pub enum Failure {
+    /// The plugin's own typed error.
+    Plugin(api::Error),
+    /// The sandbox stopped the plugin (trap, deadline, memory cap, timeout).
+    Sandbox(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Plugin(e) => write!(f, "{}", crate::report::plugin_error_message(e)),
+            Failure::Sandbox(m) => f.write_str(m),
+        }
+    }
+}
+
+pub struct Instance {
+    store: Store<HostState>,
+    plugin: TicketPlugin,
+    timeout: Duration,
+    poisoned: Option<String>,
+    memory_cap: usize,
+}
+
+fn sandbox_message(e: &wasmtime::Error, timeout: Duration, memory_cap: usize) -> String {
+    let chain = format!("{e:#}");
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => format!(
+            "the plugin ran past its {} s deadline and was stopped",
+            timeout.as_secs()
+        ),
+        Some(Trap::StackOverflow) => "the plugin overflowed its stack and was stopped".into(),
+        _ if chain.contains("memory") && (chain.contains("grow") || chain.contains("limit")) => {
+            format!(
+                "the plugin tried to use more than its memory cap of {} MiB and was stopped",
+                memory_cap >> 20
+            )
+        }
+        Some(trap) => format!("the plugin trapped ({trap}) and was stopped: {chain}"),
+        None => format!("the plugin failed inside the sandbox: {chain}"),
+    }
+}
+
+impl Instance {
+    pub(crate) fn new(store: Store<HostState>, plugin: TicketPlugin, timeout: Duration) -> Self {
+        let memory_cap = store.data().memory_cap();
+        Instance {
+            store,
+            plugin,
+            timeout,
+            poisoned: None,
+            memory_cap,
+        }
+    }
+
+    /// Whether a failure has made the instance unusable.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.is_some()
+    }
+
+    fn begin(&mut self) -> Result<(), Failure> {
+        if let Some(why) = &self.poisoned {
+            return Err(Failure::Sandbox(format!(
+                "the plugin instance is unusable after an earlier failure ({why})"
+            )));
+        }
+        let ticks = (self.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1;
+        self.store.set_epoch_deadline(ticks);
+        Ok(())
+    }
+
+    fn finish<R>(
+        &mut self,
+        r: Result<wasmtime::Result<R>, tokio::time::error::Elapsed>,
+    ) -> Result<R, Failure> {
+        let message = match r {
+            Ok(Ok(v)) => return Ok(v),
+            Ok(Err(e)) => sandbox_message(&e, self.timeout, self.memory_cap),
+            Err(_) => format!(
+                "the plugin did not finish within {} s and was stopped",
+                self.timeout.as_secs()
+            ),
+        };
+        self.poisoned = Some(message.clone());
+        Err(Failure::Sandbox(message))
+    }
+}
+
+macro_rules! call {
+    ($self:ident, |$g:ident, $store:ident| $body:expr) => {{
+        $self.begin()?;
+        let $g = $self.plugin.netskope_ticketing_ticket_orchestrator();
+        let $store = &mut $self.store;
+        let r = tokio::time::timeout($self.timeout, $body).await;
+        $self.finish(r)
+    }};
+}
+
+impl Instance {
+    pub async fn info(&mut self) -> Result<api::PluginInfo, Failure> {
+        call!(self, |g, s| g.call_info(s))
+    }
+
+    pub async fn step_fields(
+        &mut self,
+        step: &str,
+        config: &Configuration,
+    ) -> Result<Vec<api::ConfigField>, Failure> {
+        call!(self, |g, s| g.call_step_fields(s, step, config))?.map_err(Failure::Plugin)
+    }
+
+    pub async fn validate_step(
+        &mut self,
+        step: &str,
+        config: &Configuration,
+    ) -> Result<(), Failure> {
+        call!(self, |g, s| g.call_validate_step(s, step, config))?.map_err(Failure::Plugin)
+    }
+
+    pub async fn defaults(&mut self) -> Result<api::DefaultMappings, Failure> {
+        call!(self, |g, s| g.call_defaults(s))
+    }
+
+    pub async fn queues(&mut self) -> Result<Vec<api::Queue>, Failure> {
+        call!(self, |g, s| g.call_queues(s))
+    }
+
+    /// Opens a session (offline checks only; the plugin logs in lazily).
+    pub async fn open(&mut self, config: &Configuration) -> Result<ResourceAny, Failure> {
+        call!(self, |g, s| g.session().call_open(s, config))?.map_err(Failure::Plugin)
+    }
+
+    pub async fn check(&mut self, session: ResourceAny) -> Result<(), Failure> {
+        call!(self, |g, s| g.session().call_check(s, session))?.map_err(Failure::Plugin)
+    }
+
+    pub async fn fields(
+        &mut self,
+        session: ResourceAny,
+    ) -> Result<Vec<api::MappingField>, Failure> {
+        call!(self, |g, s| g.session().call_fields(s, session))?.map_err(Failure::Plugin)
+    }
+
+    pub async fn create(
+        &mut self,
+        session: ResourceAny,
+        alert: &Alert,
+        values: &[FieldValue],
+        queue: &str,
+    ) -> Result<Task, Failure> {
+        call!(self, |g, s| g
+            .session()
+            .call_create(s, session, alert, values, queue))?
+        .map_err(Failure::Plugin)
+    }
+
+    pub async fn update(
+        &mut self,
+        session: ResourceAny,
+        task: &Task,
+        alert: &Alert,
+        values: &[FieldValue],
+    ) -> Result<Task, Failure> {
+        call!(self, |g, s| g
+            .session()
+            .call_update(s, session, task, alert, values))?
+        .map_err(Failure::Plugin)
+    }
+
+    pub async fn sync(
+        &mut self,
+        session: ResourceAny,
+        tasks: &[Task],
+    ) -> Result<Vec<Task>, Failure> {
+        call!(self, |g, s| g.session().call_sync(s, session, tasks))?.map_err(Failure::Plugin)
+    }
+
+    pub async fn calls_made(&mut self, session: ResourceAny) -> Result<u64, Failure> {
+        call!(self, |g, s| g.session().call_calls_made(s, session))
+    }
+}

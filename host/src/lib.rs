@@ -1,0 +1,22 @@
+//! cto-host: runs Cloud Exchange ticket-orchestrator plugin components
+//! (WASI 0.2, world `netskope:ticketing/ticket-plugin@0.1.0`) in a
+//! wasmtime sandbox. It knows nothing about any ticketing system.
+
+pub mod alert;
+pub mod bindings;
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod instance;
+pub mod outbound;
+pub mod queue;
+pub mod render;
+pub mod report;
+pub mod runtime;
+pub mod session;
+pub mod state;
+pub mod tasks;
+
+/// The Ivanti component built with this host (a default path; any
+/// component of the world can be given instead).
+pub const BUNDLED_PLUGIN: &str = env!("CTO_BUNDLED_PLUGIN");

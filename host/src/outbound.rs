@@ -1,0 +1,392 @@
+//! Outbound HTTP for plugins: only the configured tenant's scheme, host
+//! and port; plain http only to loopback unless the operator allows it;
+//! sent by the host's own pooled client (reqwest: hyper + rustls,
+//! keep-alive, HTTPS_PROXY / NO_PROXY, extra CA bundle), with the
+//! plugin's timeouts clamped to the host's maxima.
+
+use anyhow::{bail, Context, Result};
+use bytes::Bytes;
+use futures::StreamExt;
+use http_body_util::{BodyExt, Limited, StreamBody};
+use std::future::Future;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// Largest request body a plugin may send.
+const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
+
+/// The host's ceilings on what a plugin may ask for.
+#[derive(Debug, Clone, Copy)]
+pub struct Clamp {
+    pub connect: Duration,
+    pub first_byte: Duration,
+    pub between_bytes: Duration,
+}
+
+impl Default for Clamp {
+    fn default() -> Self {
+        Clamp {
+            connect: Duration::from_secs(30),
+            first_byte: Duration::from_secs(120),
+            between_bytes: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Where a plugin may send requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authority {
+    pub https: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+impl Authority {
+    /// The scheme, host and port of an http(s) URL.
+    pub fn from_url(url: &str) -> Result<Authority> {
+        let uri: http::Uri = url
+            .trim()
+            .parse()
+            .with_context(|| format!("'{url}' is not a URL"))?;
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => bail!("'{url}' must start with https:// or http://"),
+        };
+        let host = uri
+            .host()
+            .filter(|h| !h.is_empty())
+            .with_context(|| format!("'{url}' has no host"))?;
+        Ok(Authority {
+            https,
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_ascii_lowercase(),
+            port: uri.port_u16().unwrap_or(if https { 443 } else { 80 }),
+        })
+    }
+
+    pub fn is_loopback(&self) -> bool {
+        self.host == "localhost" || self.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+}
+
+impl std::fmt::Display for Authority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}://{}:{}",
+            if self.https { "https" } else { "http" },
+            self.host,
+            self.port
+        )
+    }
+}
+
+/// Counters shared by every Store of a runtime.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub denied: AtomicU64,
+    pub bytes_received: AtomicU64,
+}
+
+/// The policy and client behind `wasi:http/outgoing-handler`.
+#[derive(Clone)]
+pub struct Outbound {
+    allowed: Option<Authority>,
+    allow_insecure_http: bool,
+    clamp: Clamp,
+    client: reqwest::Client,
+    stats: Arc<Stats>,
+}
+
+/// Builds the host's HTTP client once per runtime: connections are reused across Stores.
+pub fn client(ca_bundle: Option<&Path>, clamp: Clamp) -> Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(clamp.connect)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(256)
+        .tcp_nodelay(true)
+        .use_rustls_tls();
+    if let Some(path) = ca_bundle {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("cannot read the CA bundle {}", path.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .with_context(|| format!("{} holds no PEM certificates", path.display()))?;
+        if certs.is_empty() {
+            bail!(
+                "{} holds no PEM certificates: give a file of -----BEGIN CERTIFICATE----- blocks",
+                path.display()
+            );
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build().context("cannot build the HTTP client")
+}
+
+impl Outbound {
+    pub fn new(
+        allowed: Option<Authority>,
+        allow_insecure_http: bool,
+        clamp: Clamp,
+        client: reqwest::Client,
+        stats: Arc<Stats>,
+    ) -> Self {
+        Outbound {
+            allowed,
+            allow_insecure_http,
+            clamp,
+            client,
+            stats,
+        }
+    }
+
+    /// Whether a request to `uri` may leave.
+    pub fn permits(&self, uri: &http::Uri) -> bool {
+        let Some(allowed) = &self.allowed else {
+            return false;
+        };
+        let Some(asked) = uri
+            .scheme_str()
+            .zip(uri.host())
+            .map(|(s, h)| (s, h.trim_start_matches('[').trim_end_matches(']')))
+        else {
+            return false;
+        };
+        let https = match asked.0 {
+            "https" => true,
+            "http" => false,
+            _ => return false,
+        };
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let same = https == allowed.https
+            && asked.1.eq_ignore_ascii_case(&allowed.host)
+            && port == allowed.port;
+        same && (https || allowed.is_loopback() || self.allow_insecure_http)
+    }
+
+    fn clamp(&self, asked: Option<RequestOptions>) -> Clamp {
+        let asked = asked.unwrap_or_default();
+        let pick = |a: Option<Duration>, max: Duration| a.map_or(max, |a| a.min(max));
+        Clamp {
+            connect: pick(asked.connect_timeout, self.clamp.connect),
+            first_byte: pick(asked.first_byte_timeout, self.clamp.first_byte),
+            between_bytes: pick(asked.between_bytes_timeout, self.clamp.between_bytes),
+        }
+    }
+}
+
+fn map_reqwest(e: reqwest::Error) -> HttpError {
+    if e.is_timeout() {
+        return if e.is_connect() {
+            HttpError::ConnectionTimeout
+        } else {
+            HttpError::HttpResponseTimeout
+        };
+    }
+    if e.is_connect() {
+        let text = format!("{e:?}").to_ascii_lowercase();
+        if text.contains("dns") || text.contains("resolve") {
+            return HttpError::DnsError {
+                rcode: None,
+                info_code: None,
+            };
+        }
+        if text.contains("certificate") {
+            return HttpError::TlsCertificateError;
+        }
+        return HttpError::ConnectionRefused;
+    }
+    if e.is_body() || e.is_request() || e.is_decode() {
+        return HttpError::ConnectionTerminated;
+    }
+    HttpError::InternalError(Some(e.to_string()))
+}
+
+type SendFuture = Box<
+    dyn Future<
+            Output = Result<
+                (
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+                ),
+                HttpError,
+            >,
+        > + Send,
+>;
+
+async fn send(
+    client: reqwest::Client,
+    request: http::Request<WasiBody>,
+    limits: Clamp,
+    stats: Arc<Stats>,
+) -> Result<
+    (
+        http::Response<WasiBody>,
+        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ),
+    HttpError,
+> {
+    let (parts, body) = request.into_parts();
+    let body = Limited::new(body, MAX_REQUEST_BODY)
+        .collect()
+        .await
+        .map_err(|_| HttpError::HttpRequestBodySize(None))?
+        .to_bytes();
+    let mut headers = parts.headers;
+    headers.remove(http::header::HOST);
+    let pending = client
+        .request(parts.method, parts.uri.to_string())
+        .headers(headers)
+        .body(body)
+        .send();
+    let response = match tokio::time::timeout(limits.connect + limits.first_byte, pending).await {
+        Ok(r) => r.map_err(map_reqwest)?,
+        Err(_) => return Err(HttpError::HttpResponseTimeout),
+    };
+    let mut builder = http::Response::builder().status(response.status());
+    for (k, v) in response.headers() {
+        builder = builder.header(k, v);
+    }
+    let between = limits.between_bytes;
+    let chunks = response.bytes_stream();
+    let frames = futures::stream::unfold(chunks, move |mut chunks| {
+        let stats = stats.clone();
+        async move {
+            match tokio::time::timeout(between, chunks.next()).await {
+                Ok(Some(Ok(bytes))) => {
+                    stats
+                        .bytes_received
+                        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    Some((Ok(http_body::Frame::data(bytes)), chunks))
+                }
+                Ok(Some(Err(e))) => Some((Err(map_reqwest(e)), chunks)),
+                Ok(None) => None,
+                Err(_) => Some((Err(HttpError::ConnectionReadTimeout), chunks)),
+            }
+        }
+    });
+    let body: WasiBody =
+        StreamBody::new(frames.map(|f: Result<http_body::Frame<Bytes>, HttpError>| f))
+            .boxed_unsync();
+    let response = builder
+        .body(body)
+        .map_err(|e| HttpError::InternalError(Some(e.to_string())))?;
+    Ok((response, Box::new(async { Ok(()) })))
+}
+
+impl WasiHttpHooks for Outbound {
+    fn set_host_header(&mut self) -> bool {
+        false
+    }
+
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> SendFuture {
+        drop(fut);
+        if !self.permits(request.uri()) {
+            self.stats.denied.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(target: "cto_host::outbound", uri = %redact_query(request.uri()), "denied a plugin request outside the configured tenant");
+            return Box::new(async { Err(HttpError::HttpRequestDenied) });
+        }
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(target: "cto_host::outbound", method = %request.method(), path = %request.uri().path(), "plugin request");
+        Box::new(send(
+            self.client.clone(),
+            request,
+            self.clamp(options),
+            self.stats.clone(),
+        ))
+    }
+}
+
+/// A URI for logs: no query (filters may name records), no user info.
+fn redact_query(uri: &http::Uri) -> String {
+    format!(
+        "{}://{}{}",
+        uri.scheme_str().unwrap_or("?"),
+        uri.host().unwrap_or("?"),
+        uri.path()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outbound(url: &str, insecure: bool) -> Outbound {
+        Outbound::new(
+            Some(Authority::from_url(url).unwrap()),
+            insecure,
+            Clamp::default(),
+            reqwest::Client::new(),
+            Arc::default(),
+        )
+    }
+
+    #[test]
+    fn allowed_host_is_allowed() {
+        let o = outbound("https://Tenant.Example.com", false);
+        assert!(o.permits(&"https://tenant.example.com/api/x".parse().unwrap()));
+        assert!(o.permits(&"https://tenant.example.com:443/api/x".parse().unwrap()));
+    }
+
+    #[test]
+    fn disallowed_host_scheme_or_port_fails() {
+        let o = outbound("https://tenant.example.com", false);
+        for uri in [
+            "https://evil.example.com/",
+            "http://tenant.example.com/",
+            "https://tenant.example.com:8443/",
+            "https://tenant.example.com.evil.io/",
+        ] {
+            assert!(!o.permits(&uri.parse().unwrap()), "{uri}");
+        }
+        let none = Outbound::new(
+            None,
+            false,
+            Clamp::default(),
+            reqwest::Client::new(),
+            Arc::default(),
+        );
+        assert!(!none.permits(&"https://tenant.example.com/".parse().unwrap()));
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_unless_allowed() {
+        assert!(outbound("http://127.0.0.1:8080", false)
+            .permits(&"http://127.0.0.1:8080/x".parse().unwrap()));
+        assert!(
+            outbound("http://[::1]:8080", false).permits(&"http://[::1]:8080/x".parse().unwrap())
+        );
+        assert!(!outbound("http://tenant.example.com", false)
+            .permits(&"http://tenant.example.com/x".parse().unwrap()));
+        assert!(outbound("http://tenant.example.com", true)
+            .permits(&"http://tenant.example.com/x".parse().unwrap()));
+    }
+
+    #[test]
+    fn timeouts_are_clamped() {
+        let o = outbound("https://t", false);
+        let c = o.clamp(Some(RequestOptions {
+            connect_timeout: Some(Duration::from_secs(1)),
+            first_byte_timeout: Some(Duration::from_secs(9999)),
+            between_bytes_timeout: None,
+        }));
+        assert_eq!(c.connect, Duration::from_secs(1));
+        assert_eq!(c.first_byte, Clamp::default().first_byte);
+        assert_eq!(c.between_bytes, Clamp::default().between_bytes);
+    }
+}
