@@ -84,7 +84,14 @@ fn build(manifest: &Path, out: &Path) -> PathBuf {
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("..");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    for watched in ["plugin/src", "plugin/Cargo.toml", "wit", "Cargo.lock"] {
+    for watched in [
+        "plugin/src",
+        "plugin/Cargo.toml",
+        "tests/hostile-plugin/src",
+        "tests/hostile-plugin/Cargo.toml",
+        "wit",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     ensure_target();
@@ -95,4 +102,12 @@ fn main() {
         wasm.display()
     );
     println!("cargo:rustc-env=CTO_BUNDLED_PLUGIN={}", wasm.display());
+    // The misbehaving component of the sandbox tests (tests/hostile-plugin).
+    let hostile = build(&root.join("tests/hostile-plugin/Cargo.toml"), &out);
+    assert!(
+        hostile.exists(),
+        "expected the component at {}",
+        hostile.display()
+    );
+    println!("cargo:rustc-env=CTO_HOSTILE_PLUGIN={}", hostile.display());
 }

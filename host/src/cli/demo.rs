@@ -1,6 +1,258 @@
-pub async fn run(
-    _rt: &crate::runtime::Runtime,
-    _config: Option<&std::path::Path>,
-) -> anyhow::Result<std::process::ExitCode> {
-    todo!()
+//! `cto-host demo`: the whole job end to end, for a person to watch.
+//! Without `--config` it starts the simulated Ivanti tenant in-process.
+
+use crate::alert::{self, ParsedAlert};
+use crate::bindings::api::Task;
+use crate::config::{self, LoadedConfig};
+use crate::instance::Failure;
+use crate::render;
+use crate::report::Redactor;
+use crate::runtime::Runtime;
+use crate::session::Session;
+use crate::tasks::state_name;
+use anyhow::{Context, Result};
+use std::path::Path;
+use std::process::ExitCode;
+
+const SAMPLE_ALERTS: &str = include_str!("../../../tests/data/sample-alerts.jsonl");
+
+/// The bundled alerts: one of each of the guide's 13 alert types.
+pub fn sample_alerts() -> Vec<ParsedAlert> {
+    SAMPLE_ALERTS
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            alert::parse(&format!("sample alert {}", i + 1), l).expect("bundled alerts parse")
+        })
+        .collect()
+}
+
+/// A configuration for the simulated tenant (its default credentials).
+pub fn sim_config(sim: &ivanti_sim::Sim) -> LoadedConfig {
+    let c = sim.config();
+    let doc = serde_json::json!({
+        "auth": {"tenant_url": sim.url(), "authentication_method": "basic_auth", "employee_rec_id": c.employee_rec_id, "retry_wait_seconds": 1},
+        "params": {"username": c.username, "password": c.password, "user_role": c.role},
+    });
+    config::parse("the simulated tenant's configuration", &doc.to_string())
+        .expect("a valid configuration")
+}
+
+fn step(n: usize, title: &str) {
+    println!("\n== {n}. {title}");
+}
+
+struct Row {
+    alert_type: String,
+    task: Task,
+    notes: usize,
+}
+
+pub async fn run(rt: &Runtime, config_path: Option<&Path>) -> Result<ExitCode> {
+    let sim = match config_path {
+        Some(_) => None,
+        None => Some(
+            ivanti_sim::Sim::start(ivanti_sim::SimConfig::default())
+                .context("cannot start the simulated Ivanti tenant")?,
+        ),
+    };
+    let cfg = match (config_path, &sim) {
+        (Some(p), _) => config::load(p)?,
+        (None, Some(s)) => sim_config(s),
+        (None, None) => unreachable!("a simulated tenant runs when no configuration is given"),
+    };
+    let redactor = Redactor::new(cfg.secrets.clone());
+    match demo(rt, &cfg, sim.as_ref()).await {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(f) => Ok(super::oneshot::fail(&redactor, &f)),
+    }
+}
+
+async fn demo(
+    rt: &Runtime,
+    cfg: &LoadedConfig,
+    sim: Option<&ivanti_sim::Sim>,
+) -> Result<(), Failure> {
+    println!("cto-host demo: the Ivanti plugin component in the wasmtime sandbox");
+    println!(
+        "component: {} ({} KiB, {} in {:.1} ms)",
+        rt.path().display(),
+        rt.report.component_bytes / 1024,
+        if rt.report.from_cache {
+            "loaded from cache"
+        } else {
+            "compiled"
+        },
+        rt.report.compile_ms
+    );
+    match sim {
+        Some(s) => println!(
+            "tenant: simulated Ivanti Neurons for ITSM at {} (no real tenant configured)",
+            s.url()
+        ),
+        None => println!("tenant: {}", cfg.tenant_url.as_deref().unwrap_or("(none)")),
+    }
+
+    step(1, "validate the configuration");
+    let mut session = Session::open(rt, cfg).await?;
+    let info = session.instance.info().await?;
+    for s in &info.steps {
+        session.instance.validate_step(&s.name, &cfg.steps).await?;
+        println!("   step {:<8} ok (offline checks)", s.name);
+    }
+    session.check().await?;
+    println!("   tenant   ok (logged in, employee record found)");
+
+    step(2, "read the incident fields for mapping ($metadata)");
+    let fields = session.fields().await?;
+    let updatable = fields.iter().filter(|f| f.updatable).count();
+    println!(
+        "   {} fields ({} updatable on a recurring alert), e.g.:",
+        fields.len(),
+        updatable
+    );
+    for f in fields.iter().filter(|f| {
+        [
+            "Subject",
+            "Symptom",
+            "Status",
+            "NewNotes",
+            "ProfileLink_RecID",
+        ]
+        .contains(&f.name.as_str())
+    }) {
+        let max = f
+            .max_length
+            .map(|m| format!(" max {m}"))
+            .unwrap_or_default();
+        println!("   - {:<18} {}{}", f.name, f.value_type, max);
+    }
+
+    step(
+        3,
+        "create incidents from 13 alerts, one of each supported alert type",
+    );
+    let defaults = session.instance.defaults().await?;
+    let queue = session
+        .instance
+        .queues()
+        .await?
+        .first()
+        .map(|q| q.value.clone())
+        .unwrap_or_default();
+    let alerts = sample_alerts();
+    let mut rows = Vec::new();
+    for a in &alerts {
+        let rendered = render::mappings(&defaults.create, a);
+        let task = session.create(&a.alert, &rendered.values, &queue).await?;
+        println!(
+            "   {:<24} -> incident {}",
+            a.alert.alert_type,
+            task.id.split('|').next().unwrap_or("")
+        );
+        rows.push(Row {
+            alert_type: a.alert.alert_type.clone(),
+            task,
+            notes: 0,
+        });
+    }
+
+    step(
+        4,
+        "the first alert recurs: a note on its open incident instead of a new one",
+    );
+    let mut again = alerts[0].clone();
+    again.alert.id = format!("{}-again", again.alert.id);
+    let rendered = render::mappings(&defaults.dedup, &again);
+    rows[0].task = session
+        .update(&rows[0].task, &again.alert, &rendered.values)
+        .await?;
+    rows[0].notes += 1;
+    println!(
+        "   incident {}: {}",
+        rows[0].task.id.split('|').next().unwrap_or(""),
+        rendered.values[0].1
+    );
+
+    if let Some(sim) = sim {
+        step(5, "analysts work the incidents in Ivanti");
+        let changes: &[(usize, Option<&str>, Option<&str>)] = &[
+            (1, Some("Active"), Some("Jacob.Clerk")),
+            (2, Some("Waiting for Customer"), Some("Jacob.Clerk")),
+            (3, Some("Waiting for 3rd Party"), Some("Admin")),
+            (4, Some("Resolved"), Some("Admin")),
+            (5, Some("Closed"), Some("Admin")),
+            (6, Some("Cancelled"), None),
+            (7, None, None),
+        ];
+        for (i, status, owner) in changes {
+            let number: u64 = rows[*i]
+                .task
+                .id
+                .split('|')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            match status {
+                Some(s) => {
+                    sim.set_status(number, s);
+                    sim.set_owner(number, *owner);
+                    println!(
+                        "   incident {number}: status {s}{}",
+                        owner.map(|o| format!(", owner {o}")).unwrap_or_default()
+                    );
+                }
+                None => {
+                    sim.delete_incident(number);
+                    println!("   incident {number}: deleted");
+                }
+            }
+        }
+    }
+
+    step(6, "sync states back (one batched query)");
+    let before = session.calls_made().await?;
+    let synced = session
+        .sync(&rows.iter().map(|r| r.task.clone()).collect::<Vec<_>>())
+        .await?;
+    let sync_calls = session.calls_made().await? - before;
+    for (row, t) in rows.iter_mut().zip(synced) {
+        row.task = t;
+    }
+    println!(
+        "   {} incidents synced in {} tenant call(s)",
+        rows.len(),
+        sync_calls
+    );
+
+    step(7, "incidents and their states");
+    println!(
+        "   {:<9} {:<24} {:<22} {:<12} {:<12} {}",
+        "incident", "alert type", "Ivanti status", "CE state", "owner", "notes"
+    );
+    for r in &rows {
+        println!(
+            "   {:<9} {:<24} {:<22} {:<12} {:<12} {}",
+            r.task.id.split('|').next().unwrap_or(""),
+            r.alert_type,
+            if r.task.state == crate::bindings::api::TaskState::Deleted {
+                "(gone from Ivanti)"
+            } else {
+                &r.task.status
+            },
+            state_name(r.task.state),
+            r.task.assignee.as_deref().unwrap_or("-"),
+            r.notes
+        );
+    }
+    let total = session.calls_made().await?;
+    println!("\n   tenant calls made by the plugin: {total} (one login for the whole session)");
+    if let Some(sim) = sim {
+        let c = sim.calls();
+        println!(
+            "   as the tenant counted them: login {}, employee {}, metadata {}, create {}, update {}, query {}",
+            c.login, c.employee, c.metadata, c.create, c.update, c.query
+        );
+    }
+    Ok(())
 }

@@ -31,10 +31,6 @@ pub fn fail(redactor: &Redactor, f: &Failure) -> ExitCode {
     ExitCode::from(if bad_input { 2 } else { 1 })
 }
 
-fn sandbox(e: anyhow::Error) -> Failure {
-    Failure::Sandbox(format!("{e:#}"))
-}
-
 fn read(path: &Path, what: &str) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| {
         input(format!(
@@ -142,17 +138,35 @@ pub async fn fields(rt: &Runtime, config_path: &Path) -> Result<ExitCode> {
     })
 }
 
-/// The queue for a command: the file, else the plugin's defaults and first queue.
-async fn load_queue(session: &mut Session, path: Option<&Path>) -> Result<queue::Queue, Failure> {
-    let defaults = session.instance.defaults().await?;
-    let name = session
-        .instance
-        .queues()
-        .await?
-        .first()
-        .map(|q| q.value.clone())
-        .unwrap_or_default();
-    queue::load(path, &defaults, &name).map_err(|e| Failure::Sandbox(format!("{e:#}")))
+/// The queue for a command: the file, else the plugin's defaults and
+/// first queue. A bad file is an input error (exit 2), a failing plugin a
+/// failure to report.
+async fn session_and_queue(
+    session: Result<Session, Failure>,
+    path: Option<&Path>,
+) -> Result<Result<(Session, queue::Queue), Failure>> {
+    let mut s = match session {
+        Ok(s) => s,
+        Err(f) => return Ok(Err(f)),
+    };
+    let plugin_side = async {
+        let defaults = s.instance.defaults().await?;
+        let name = s
+            .instance
+            .queues()
+            .await?
+            .first()
+            .map(|q| q.value.clone())
+            .unwrap_or_default();
+        Ok::<_, Failure>((defaults, name))
+    }
+    .await;
+    let (defaults, name) = match plugin_side {
+        Ok(v) => v,
+        Err(f) => return Ok(Err(f)),
+    };
+    let q = queue::load(path, &defaults, &name)?;
+    Ok(Ok((s, q)))
 }
 
 fn warn_unknown(rendered: &render::Rendered) {
@@ -172,13 +186,10 @@ pub async fn create(
         &alert_path.display().to_string(),
         &read(alert_path, "alert")?,
     )?;
-    if let Some(q) = queue_path {
-        read(q, "queue")?;
-    }
     let (_, redactor, session) = connect(rt, config_path).await?;
+    let opened = session_and_queue(session, queue_path).await?;
     let r: Result<Value, Failure> = async {
-        let mut s = session?;
-        let q = load_queue(&mut s, queue_path).await?;
+        let (mut s, q) = opened?;
         let rendered = render::mappings(&q.create, &alert);
         warn_unknown(&rendered);
         let task = s.create(&alert.alert, &rendered.values, &q.name).await?;
@@ -202,9 +213,9 @@ pub async fn update(
         &read(alert_path, "alert")?,
     )?;
     let (_, redactor, session) = connect(rt, config_path).await?;
+    let opened = session_and_queue(session, queue_path).await?;
     let r: Result<Value, Failure> = async {
-        let mut s = session?;
-        let q = load_queue(&mut s, queue_path).await?;
+        let (mut s, q) = opened?;
         let rendered = render::mappings(&q.dedup, &alert);
         warn_unknown(&rendered);
         let task = s.update(&task, &alert.alert, &rendered.values).await?;
@@ -239,9 +250,4 @@ fn finish(redactor: &Redactor, r: Result<Value, Failure>) -> Result<ExitCode> {
         }
         Err(f) => fail(redactor, &f),
     })
-}
-
-#[allow(dead_code)]
-fn unused(e: anyhow::Error) -> Failure {
-    sandbox(e)
 }
