@@ -168,6 +168,18 @@ impl Instance {
         .map_err(Failure::Plugin)
     }
 
+    pub async fn find_created(
+        &mut self,
+        session: ResourceAny,
+        alert: &Alert,
+        values: &[FieldValue],
+    ) -> Result<Option<Task>, Failure> {
+        call!(self, |g, s| g
+            .session()
+            .call_find_created(s, session, alert, values))?
+        .map_err(Failure::Plugin)
+    }
+
     pub async fn update(
         &mut self,
         session: ResourceAny,

@@ -3,6 +3,7 @@
 //! wasmtime sandbox. It knows nothing about any ticketing system.
 
 pub mod alert;
+pub mod batch;
 pub mod bindings;
 pub mod cache;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod report;
 pub mod runtime;
 pub mod session;
 pub mod state;
+pub mod store;
 pub mod tasks;
 
 /// The Ivanti component built with this host (a default path; any

@@ -15,7 +15,7 @@ pub struct Rendered {
     pub unknown: Vec<String>,
 }
 
-fn lookup(alert: &ParsedAlert, name: &str) -> Option<String> {
+pub fn lookup(alert: &ParsedAlert, name: &str) -> Option<String> {
     let a = &alert.alert;
     Some(match name {
         "id" => a.id.clone(),

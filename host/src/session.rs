@@ -47,6 +47,14 @@ impl Session {
             .await
     }
 
+    pub async fn find_created(
+        &mut self,
+        alert: &Alert,
+        values: &[FieldValue],
+    ) -> Result<Option<Task>, Failure> {
+        self.instance.find_created(self.handle, alert, values).await
+    }
+
     pub async fn update(
         &mut self,
         task: &Task,

@@ -1,6 +1,7 @@
 //! The `cto-host` command line.
 
-mod demo;
+mod batch;
+pub mod demo;
 mod oneshot;
 
 use crate::report::InputError;
@@ -115,16 +116,21 @@ enum Command {
         #[arg(long)]
         queue: Option<PathBuf>,
     },
-    /// Sync the states of many tickets; prints the tasks.
+    /// Sync the states of many tickets: from a tasks file (prints them) or every open task of a store.
     Sync {
         #[command(flatten)]
         plugin: PluginArg,
         #[arg(long)]
         config: PathBuf,
         /// Tasks JSON: a list of tasks or of ids.
+        #[arg(long, required_unless_present = "store", conflicts_with = "store")]
+        tasks: Option<PathBuf>,
+        /// A task store of `cto-host run`: sync its open tasks and save their states.
         #[arg(long)]
-        tasks: PathBuf,
+        store: Option<PathBuf>,
     },
+    /// Batch: alerts (JSON lines) in, tickets out, states synced, kept in a durable store.
+    Run(batch::RunArgs),
     /// The whole job end to end; against a bundled simulated Ivanti tenant unless --config is given.
     Demo {
         #[command(flatten)]
@@ -240,8 +246,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sync {
             plugin,
             config,
-            tasks,
+            tasks: Some(tasks),
+            ..
         } => oneshot::sync(&plugin.load(g)?, config, tasks).await,
+        Command::Sync {
+            plugin,
+            config,
+            store: Some(store),
+            ..
+        } => batch::sync_store(plugin.load(g)?, config, store).await,
+        Command::Sync { .. } => Err(crate::report::input(
+            "sync needs --tasks FILE or --store FILE",
+        )),
+        Command::Run(args) => batch::run(args.plugin.load(g)?, args).await,
         Command::Demo { plugin, config } => demo::run(&plugin.load(g)?, config.as_deref()).await,
     }
 }

@@ -307,6 +307,10 @@ impl GuestSession for Session {
         })
     }
 
+    fn find_created(&self, _alert: Alert, _values: Vec<FieldValue>) -> Result<Option<Task>, Error> {
+        Ok(None)
+    }
+
     fn update(&self, task: Task, _alert: Alert, _values: Vec<FieldValue>) -> Result<Task, Error> {
         Ok(task)
     }

@@ -1,0 +1,568 @@
+//! `cto-host run`: a stream of alerts in, tickets out, states kept in
+//! sync, nothing lost. Alerts are read in order; alerts with the same
+//! dedup key are handled one after another (the first creates, the next
+//! update), different keys run in parallel up to `--concurrency`.
+//!
+//! Crash safety: an alert is recorded as `creating` before its create is
+//! sent and as `created` with its task right after. A rerun skips alerts
+//! already done, and for an alert left `creating` asks the plugin to find
+//! the ticket the interrupted create may have made before creating one.
+
+pub mod input;
+pub mod pool;
+pub mod progress;
+pub mod select;
+
+use crate::alert::{self, ParsedAlert};
+use crate::bindings::api::{self, Task, TaskState};
+use crate::config::LoadedConfig;
+use crate::instance::Failure;
+use crate::queue::{self, Queue};
+use crate::render;
+use crate::runtime::Runtime;
+use crate::store::Store;
+use anyhow::{Context, Result};
+use input::{Lines, Rejected, Source};
+use pool::Pool;
+use select::{DedupKey, Rule};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Calls one unit of work may cost (login, the call, retries): the quota
+/// guard keeps this much headroom per unit in flight.
+pub const CALLS_PER_UNIT_RESERVE: u64 = 5;
+/// The guide's limit: 100,000 API calls per 24 hours.
+pub const DEFAULT_DAILY_BUDGET: u64 = 100_000;
+/// Tasks handed to the plugin per sync call (it batches them by 100).
+const SYNC_PAGE: usize = 1000;
+
+pub struct RunOptions {
+    pub alerts: Source,
+    pub store: PathBuf,
+    pub queue: Option<PathBuf>,
+    pub concurrency: usize,
+    pub sync_interval: Option<Duration>,
+    pub follow: bool,
+    pub watch: bool,
+    pub rule: Rule,
+    pub dedup: DedupKey,
+    pub dedup_window: Option<u64>,
+    pub rejected: PathBuf,
+    pub daily_budget: u64,
+    pub progress: progress::Mode,
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub read: AtomicU64,
+    pub rejected: AtomicU64,
+    pub filtered: AtomicU64,
+    pub skipped: AtomicU64,
+    pub created: AtomicU64,
+    pub updated: AtomicU64,
+    pub failed: AtomicU64,
+    pub synced: AtomicU64,
+    pub in_flight: AtomicU64,
+    failed_by_reason: Mutex<BTreeMap<String, u64>>,
+}
+
+#[derive(Debug, Serialize, Clone, Default)]
+pub struct Summary {
+    pub alerts_read: u64,
+    pub rejected: u64,
+    pub filtered_out: u64,
+    pub already_done: u64,
+    pub incidents_created: u64,
+    pub incidents_updated: u64,
+    pub failed: u64,
+    pub failed_by_reason: BTreeMap<String, u64>,
+    pub tasks_synced: u64,
+    pub tenant_calls_this_run: u64,
+    pub tenant_calls_last_24h: u64,
+    pub daily_budget: u64,
+    pub calls_left_today: u64,
+    pub stopped: Option<String>,
+    pub component_swaps: u64,
+    pub component_swaps_refused: u64,
+    pub rejected_file: Option<String>,
+}
+
+struct Job {
+    alert: ParsedAlert,
+    key: String,
+}
+
+struct Ctx {
+    store: Store,
+    pool: Arc<Pool>,
+    queue: Queue,
+    window: Option<u64>,
+    counters: Arc<Counters>,
+    busy: Semaphore,
+    admitted: Arc<Semaphore>,
+    keyed: Mutex<HashMap<String, VecDeque<Job>>>,
+    stop: Arc<AtomicBool>,
+    stopped: Mutex<Option<String>>,
+    calls_flushed: AtomicU64,
+    calls_at_start: u64,
+    fatal: Mutex<Option<anyhow::Error>>,
+}
+
+fn reason(f: &Failure) -> String {
+    match f {
+        Failure::Sandbox(_) => "sandbox".into(),
+        Failure::Plugin(e) => match e {
+            api::Error::InvalidConfiguration(_) => "invalid-configuration".into(),
+            api::Error::InvalidInput(_) => "invalid-input".into(),
+            api::Error::Unauthorized(_) => "unauthorized".into(),
+            api::Error::Forbidden(_) => "forbidden".into(),
+            api::Error::NotFound(_) => "not-found".into(),
+            api::Error::RateLimited(_) => "rate-limited".into(),
+            api::Error::Rejected(r) => format!(
+                "rejected {}{}",
+                r.status,
+                r.code
+                    .as_deref()
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default()
+            ),
+            api::Error::Transport(_) => "transport".into(),
+            api::Error::BadResponse(_) => "bad-response".into(),
+        },
+    }
+}
+
+/// Failures that every later unit would hit too: the run stops on them.
+fn stops_the_run(f: &Failure) -> bool {
+    matches!(
+        f,
+        Failure::Plugin(
+            api::Error::Unauthorized(_)
+                | api::Error::Forbidden(_)
+                | api::Error::InvalidConfiguration(_)
+        )
+    )
+}
+
+impl Ctx {
+    fn stop(&self, why: String) {
+        let mut s = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
+        if s.is_none() {
+            eprintln!("stopping: {why}");
+            *s = Some(why);
+        }
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Records the tenant calls made since the last flush (host-side count).
+    fn flush_calls(&self) -> Result<()> {
+        let total = self.pool.runtime().stats.requests.load(Ordering::Relaxed);
+        let before = self.calls_flushed.swap(total, Ordering::AcqRel);
+        self.store.record_calls(total.saturating_sub(before))
+    }
+
+    fn fail(&self, job: &Job, f: &Failure) -> Result<()> {
+        let why = reason(f);
+        self.store
+            .failed(&job.alert.alert.id, &job.key, &why, &f.to_string())?;
+        self.counters.failed.fetch_add(1, Ordering::Relaxed);
+        *self
+            .counters
+            .failed_by_reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(why)
+            .or_default() += 1;
+        tracing::warn!(alert = %job.alert.alert.id, error = %f, "alert failed");
+        if stops_the_run(f) {
+            self.stop(format!(
+                "{f}; fix it and run again (alerts not done are picked up again)"
+            ));
+        }
+        Ok(())
+    }
+
+    async fn create(
+        &self,
+        lease: &mut pool::Lease,
+        job: &Job,
+        interrupted: bool,
+    ) -> Result<Result<Task, Failure>> {
+        let a = &job.alert;
+        self.store.begin(&a.alert.id, &job.key, "creating", None)?;
+        let values = render::mappings(&self.queue.create, a).values;
+        if interrupted {
+            match lease.session.find_created(&a.alert, &values).await {
+                Ok(Some(task)) => return Ok(Ok(task)),
+                Ok(None) => {}
+                Err(f) => return Ok(Err(f)),
+            }
+        }
+        Ok(lease
+            .session
+            .create(&a.alert, &values, &self.queue.name)
+            .await)
+    }
+
+    async fn process(&self, job: &Job) -> Result<()> {
+        let _busy = self.busy.acquire().await.expect("never closed");
+        let id = &job.alert.alert.id;
+        let row = self.store.alert(id)?;
+        if row
+            .as_ref()
+            .is_some_and(|r| r.outcome == "created" || r.outcome == "updated")
+        {
+            self.counters.skipped.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        if self.stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let mut lease = match self.pool.take().await {
+            Ok(l) => l,
+            Err(f) => return self.fail(job, &f),
+        };
+        let interrupted = row.is_some_and(|r| r.outcome == "creating");
+        let open = if interrupted {
+            None
+        } else {
+            self.store.open_task(&job.key, self.window)?
+        };
+        let outcome = match open {
+            Some(open) => {
+                self.store
+                    .begin(id, &job.key, "updating", Some(&open.task.id))?;
+                let values = render::mappings(&self.queue.dedup, &job.alert).values;
+                match lease
+                    .session
+                    .update(&open.task, &job.alert.alert, &values)
+                    .await
+                {
+                    Ok(t) if t.state == TaskState::Deleted => {
+                        // The incident is gone from the tenant: this alert starts a new one.
+                        self.store.close(&t.id, TaskState::Deleted)?;
+                        self.create(&mut lease, job, false)
+                            .await?
+                            .map(|t| (t, true))
+                    }
+                    Ok(t) => Ok((t, false)),
+                    Err(f) => Err(f),
+                }
+            }
+            None => self
+                .create(&mut lease, job, interrupted)
+                .await?
+                .map(|t| (t, true)),
+        };
+        self.pool.give(lease);
+        match outcome {
+            Ok((task, true)) => {
+                self.store.created(id, &job.key, &task)?;
+                self.counters.created.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok((task, false)) => {
+                self.store.updated(id, &task)?;
+                self.counters.updated.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(f) => self.fail(job, &f)?,
+        }
+        self.flush_calls()
+    }
+
+    /// Runs the jobs of one dedup key in arrival order.
+    async fn drain(self: Arc<Self>, key: String, first: Job) {
+        let mut job = first;
+        loop {
+            if let Err(e) = self.process(&job).await {
+                self.stop(format!("the task store failed: {e:#}"));
+                self.fatal
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert(e);
+            }
+            self.admitted.add_permits(1);
+            self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+            let mut keyed = self.keyed.lock().unwrap_or_else(|p| p.into_inner());
+            match keyed.get_mut(&key).and_then(VecDeque::pop_front) {
+                Some(next) => job = next,
+                None => {
+                    keyed.remove(&key);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn dispatch(self: &Arc<Self>, job: Job) {
+        self.counters.in_flight.fetch_add(1, Ordering::Relaxed);
+        let mut keyed = self.keyed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(q) = keyed.get_mut(&job.key) {
+            q.push_back(job);
+            return;
+        }
+        keyed.insert(job.key.clone(), VecDeque::new());
+        drop(keyed);
+        let key = job.key.clone();
+        tokio::spawn(self.clone().drain(key, job));
+    }
+
+    fn budget_left(&self, budget: u64) -> Result<u64> {
+        self.flush_calls()?;
+        let used = self.store.calls_last_day()?;
+        Ok(budget.saturating_sub(used))
+    }
+}
+
+/// Syncs every open task in the store, a page at a time.
+pub async fn sync_store(store: &Store, pool: &Pool) -> Result<Result<u64, Failure>> {
+    let mut lease = match pool.take().await {
+        Ok(l) => l,
+        Err(f) => return Ok(Err(f)),
+    };
+    let mut after = String::new();
+    let mut synced = 0;
+    loop {
+        let page = store.open_tasks(&after, SYNC_PAGE)?;
+        let Some(last) = page.last() else { break };
+        after = last.id.clone();
+        match lease.session.sync(&page).await {
+            Ok(tasks) => {
+                store.apply_sync(&tasks)?;
+                synced += tasks.len() as u64;
+            }
+            Err(f) => return Ok(Err(f)),
+        }
+        if page.len() < SYNC_PAGE {
+            break;
+        }
+    }
+    pool.give(lease);
+    Ok(Ok(synced))
+}
+
+/// Reads, selects and dispatches alerts until the input ends or the run stops.
+async fn feed(
+    ctx: &Arc<Ctx>,
+    opts: &RunOptions,
+    rejected: &Rejected,
+    supported: &[String],
+) -> Result<()> {
+    let mut lines = Lines::open(&opts.alerts, opts.follow, ctx.stop.clone()).await?;
+    let origin = opts.alerts.name();
+    let reject = |line: u64, why: &str, text: &str| -> Result<()> {
+        rejected.write(line, why, text)?;
+        ctx.counters.rejected.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(line, reason = why, "alert rejected");
+        Ok(())
+    };
+    while let Some((line, text)) = lines.next().await? {
+        ctx.counters.read.fetch_add(1, Ordering::Relaxed);
+        let parsed = serde_json::from_str::<serde_json::Value>(&text)
+            .map_err(|e| format!("not valid JSON: {e}"))
+            .and_then(|v| {
+                alert::from_value(&format!("{origin} line {line}"), v).map_err(|e| format!("{e:#}"))
+            });
+        let alert = match parsed {
+            Ok(a) => a,
+            Err(why) => {
+                reject(line, &why, &text)?;
+                continue;
+            }
+        };
+        let mut unknown = Vec::new();
+        for m in ctx.queue.create.iter().chain(&ctx.queue.dedup) {
+            render::template(&m.custom_message, &alert, &mut unknown);
+        }
+        if !unknown.is_empty() {
+            let names = unknown
+                .iter()
+                .map(|u| format!("${u}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            reject(
+                line,
+                &format!("the alert lacks {names}, which the queue's mappings need"),
+                &text,
+            )?;
+            continue;
+        }
+        let type_ok = supported.is_empty()
+            || supported
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(&alert.alert.alert_type));
+        if !type_ok || !opts.rule.matches(&alert) {
+            ctx.counters.filtered.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let in_flight = ctx.counters.in_flight.load(Ordering::Relaxed);
+        if ctx.budget_left(opts.daily_budget)? < CALLS_PER_UNIT_RESERVE * (in_flight + 1) {
+            ctx.stop(format!(
+                "the daily call budget of {} is nearly spent (tenant calls in the last 24 h are counted in the store); new work stops here and resumes on a later run",
+                opts.daily_budget
+            ));
+            break;
+        }
+        let permit = ctx
+            .admitted
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("never closed");
+        permit.forget();
+        if ctx.stop.load(Ordering::Relaxed) {
+            ctx.admitted.add_permits(1);
+            break;
+        }
+        let key = opts.dedup.of(&alert);
+        ctx.dispatch(Job { alert, key });
+    }
+    Ok(())
+}
+
+pub async fn run(runtime: Runtime, config: LoadedConfig, opts: RunOptions) -> Result<Summary> {
+    let store = Store::open(&opts.store)?;
+    let pool = Arc::new(Pool::new(runtime, config));
+    let mut probe = pool
+        .take()
+        .await
+        .map_err(|f| crate::report::input(format!("the plugin cannot start a session: {f}")))?;
+    let info = probe
+        .session
+        .instance
+        .info()
+        .await
+        .map_err(|f| anyhow::anyhow!("{f}"))?;
+    let defaults = probe
+        .session
+        .instance
+        .defaults()
+        .await
+        .map_err(|f| anyhow::anyhow!("{f}"))?;
+    let queue_name = probe
+        .session
+        .instance
+        .queues()
+        .await
+        .map_err(|f| anyhow::anyhow!("{f}"))?
+        .first()
+        .map(|q| q.value.clone())
+        .unwrap_or_default();
+    pool.give(probe);
+    let queue = queue::load(opts.queue.as_deref(), &defaults, &queue_name)?;
+    let counters = Arc::new(Counters::default());
+    let concurrency = opts.concurrency.max(1);
+    let calls_at_start = pool.runtime().stats.requests.load(Ordering::Relaxed);
+    let ctx = Arc::new(Ctx {
+        store,
+        pool: pool.clone(),
+        queue,
+        window: opts.dedup_window,
+        counters: counters.clone(),
+        busy: Semaphore::new(concurrency),
+        admitted: Arc::new(Semaphore::new(concurrency * 4)),
+        keyed: Mutex::new(HashMap::new()),
+        stop: Arc::new(AtomicBool::new(false)),
+        stopped: Mutex::new(None),
+        calls_flushed: AtomicU64::new(calls_at_start),
+        calls_at_start,
+        fatal: Mutex::new(None),
+    });
+    let stop = ctx.stop.clone();
+    let interrupt = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: finishing the work in flight (interrupt again to abort)");
+            stop.store(true, Ordering::Relaxed);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    let watcher = opts.watch.then(|| {
+        tokio::spawn(
+            pool.clone()
+                .watch(pool.runtime().path().to_owned(), Duration::from_millis(500)),
+        )
+    });
+    let syncer = opts.sync_interval.map(|every| {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match sync_store(&ctx.store, &ctx.pool).await {
+                    Ok(Ok(n)) => {
+                        ctx.counters.synced.fetch_add(n, Ordering::Relaxed);
+                    }
+                    Ok(Err(f)) => tracing::warn!(error = %f, "periodic sync failed; it is tried again next interval"),
+                    Err(e) => tracing::error!(error = %format!("{e:#}"), "periodic sync could not use the store"),
+                }
+            }
+        })
+    });
+    let shown = progress::start(opts.progress, counters.clone());
+    let rejected = Rejected::new(&opts.rejected);
+    let fed = feed(&ctx, &opts, &rejected, &info.alert_types).await;
+    // Wait for every admitted alert to finish.
+    let all = (concurrency * 4) as u32;
+    let permits = ctx
+        .admitted
+        .acquire_many(all)
+        .await
+        .context("waiting for work in flight")?;
+    drop(permits);
+    if let Some(s) = syncer {
+        s.abort();
+    }
+    if opts.sync_interval.is_some() && !ctx.stop.load(Ordering::Relaxed) {
+        if let Ok(Ok(n)) = sync_store(&ctx.store, &ctx.pool).await {
+            counters.synced.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+    if let Some(w) = watcher {
+        w.abort();
+    }
+    interrupt.abort();
+    shown.finish();
+    fed?;
+    if let Some(e) = ctx.fatal.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(e);
+    }
+    ctx.flush_calls()?;
+    let used = ctx.store.calls_last_day()?;
+    let total = pool.runtime().stats.requests.load(Ordering::Relaxed);
+    let c = &counters;
+    let rejected_count = c.rejected.load(Ordering::Relaxed);
+    let summary = Summary {
+        alerts_read: c.read.load(Ordering::Relaxed),
+        rejected: rejected_count,
+        filtered_out: c.filtered.load(Ordering::Relaxed),
+        already_done: c.skipped.load(Ordering::Relaxed),
+        incidents_created: c.created.load(Ordering::Relaxed),
+        incidents_updated: c.updated.load(Ordering::Relaxed),
+        failed: c.failed.load(Ordering::Relaxed),
+        failed_by_reason: c
+            .failed_by_reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone(),
+        tasks_synced: c.synced.load(Ordering::Relaxed),
+        tenant_calls_this_run: total - ctx.calls_at_start,
+        tenant_calls_last_24h: used,
+        daily_budget: opts.daily_budget,
+        calls_left_today: opts.daily_budget.saturating_sub(used),
+        stopped: ctx
+            .stopped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone(),
+        component_swaps: pool.swaps.load(Ordering::Relaxed),
+        component_swaps_refused: pool.refused.load(Ordering::Relaxed),
+        rejected_file: (rejected_count > 0).then(|| rejected.path().display().to_string()),
+    };
+    Ok(summary)
+}

@@ -1,0 +1,167 @@
+//! Which alerts become tickets (the business rule) and which alerts are
+//! "the same" (the dedup key).
+//!
+//! A rule is one or more `--select` clauses, all of which must hold:
+//! `FIELD=V1,V2` (the field equals one of the values, ignoring case) or
+//! `FIELD~TEXT` (the field contains the text, ignoring case). FIELD is an
+//! alert field (`alertType`, `alertName`, `app`, `appCategory`, `user`,
+//! `type`, `id`) or a top-level raw-data field (`severity`...).
+
+use crate::alert::ParsedAlert;
+use crate::render::lookup;
+use crate::report::input;
+use anyhow::Result;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Clause {
+    OneOf(String, Vec<String>),
+    Contains(String, String),
+}
+
+fn valid_field(f: &str) -> bool {
+    !f.is_empty() && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+pub fn parse_clause(text: &str) -> Result<Clause> {
+    let bad = |why: &str| {
+        input(format!(
+            "--select '{text}': {why}; write FIELD=V1,V2 (equals one of) or FIELD~TEXT (contains)"
+        ))
+    };
+    let (at, op) = match (text.find('='), text.find('~')) {
+        (Some(e), Some(c)) => (e.min(c), if e < c { '=' } else { '~' }),
+        (Some(e), None) => (e, '='),
+        (None, Some(c)) => (c, '~'),
+        (None, None) => return Err(bad("no '=' or '~'")),
+    };
+    let (field, value) = (text[..at].trim(), text[at + 1..].trim());
+    if !valid_field(field) {
+        return Err(bad("the field name must be letters, digits or _"));
+    }
+    if value.is_empty() {
+        return Err(bad("no value"));
+    }
+    Ok(match op {
+        '=' => Clause::OneOf(
+            field.into(),
+            value
+                .split(',')
+                .map(|v| v.trim().to_lowercase())
+                .filter(|v| !v.is_empty())
+                .collect(),
+        ),
+        _ => Clause::Contains(field.into(), value.to_lowercase()),
+    })
+}
+
+/// The business rule: every clause must hold.
+#[derive(Debug, Clone, Default)]
+pub struct Rule(pub Vec<Clause>);
+
+impl Rule {
+    pub fn parse(clauses: &[String]) -> Result<Rule> {
+        clauses
+            .iter()
+            .map(|c| parse_clause(c))
+            .collect::<Result<_>>()
+            .map(Rule)
+    }
+
+    pub fn matches(&self, alert: &ParsedAlert) -> bool {
+        self.0.iter().all(|c| match c {
+            Clause::OneOf(f, vs) => {
+                lookup(alert, f).is_some_and(|v| vs.contains(&v.to_lowercase()))
+            }
+            Clause::Contains(f, t) => {
+                lookup(alert, f).is_some_and(|v| v.to_lowercase().contains(t.as_str()))
+            }
+        })
+    }
+}
+
+/// The fields whose values make two alerts "the same".
+#[derive(Debug, Clone)]
+pub struct DedupKey(pub Vec<String>);
+
+impl Default for DedupKey {
+    fn default() -> Self {
+        DedupKey(
+            ["alertName", "alertType", "app", "user"]
+                .map(String::from)
+                .to_vec(),
+        )
+    }
+}
+
+impl DedupKey {
+    pub fn parse(text: &str) -> Result<DedupKey> {
+        let fields: Vec<String> = text
+            .split(',')
+            .map(|f| f.trim().to_owned())
+            .filter(|f| !f.is_empty())
+            .collect();
+        if fields.is_empty() || !fields.iter().all(|f| valid_field(f)) {
+            return Err(input(format!("--dedup-fields '{text}' must be a comma-separated list of field names, e.g. alertName,alertType,app,user")));
+        }
+        Ok(DedupKey(fields))
+    }
+
+    /// Values joined by a separator no field contains unescaped.
+    pub fn of(&self, alert: &ParsedAlert) -> String {
+        self.0
+            .iter()
+            .map(|f| {
+                lookup(alert, f)
+                    .unwrap_or_default()
+                    .replace('\\', "\\\\")
+                    .replace('\u{1f}', "\\u")
+            })
+            .collect::<Vec<_>>()
+            .join("\u{1f}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(t: &str, app: &str) -> ParsedAlert {
+        crate::alert::parse("a", &format!(r#"{{"id":"1","alertName":"N","alertType":"{t}","app":"{app}","user":"u","rawData":{{"severity":"High"}}}}"#)).unwrap()
+    }
+
+    #[test]
+    fn rules_select_by_equality_and_containment() {
+        let r = Rule::parse(&["alertType=DLP,malware".into(), "severity~hi".into()]).unwrap();
+        assert!(r.matches(&alert("DLP", "Box")));
+        assert!(r.matches(&alert("Malware", "Box")));
+        assert!(!r.matches(&alert("UBA", "Box")));
+        assert!(Rule::parse(&[]).unwrap().matches(&alert("x", "y")));
+        assert!(!Rule::parse(&["nosuch=1".into()])
+            .unwrap()
+            .matches(&alert("DLP", "Box")));
+    }
+
+    #[test]
+    fn bad_rules_say_how_to_write_them() {
+        for bad in ["alertType", "=x", "a b=c", "app="] {
+            assert!(
+                format!("{:#}", Rule::parse(&[bad.into()]).unwrap_err()).contains("FIELD=V1,V2"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn dedup_keys() {
+        let k = DedupKey::default();
+        assert_eq!(k.of(&alert("DLP", "Box")), k.of(&alert("DLP", "Box")));
+        assert_ne!(k.of(&alert("DLP", "Box")), k.of(&alert("DLP", "Bo")));
+        assert_eq!(
+            DedupKey::parse("app, severity")
+                .unwrap()
+                .of(&alert("DLP", "Box")),
+            "Box\u{1f}High"
+        );
+        assert!(DedupKey::parse(" , ").is_err());
+    }
+}

@@ -1,0 +1,335 @@
+//! The durable task store (SQLite): per alert what became of it, per
+//! task its state in the tenant, and the tenant calls spent. Every state
+//! change is committed before anything depends on it, so a run killed
+//! at any moment resumes where it stood.
+
+use crate::bindings::api::{Task, TaskState};
+use crate::tasks::{state_by_name, state_name};
+use anyhow::{Context, Result};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+use std::sync::Mutex;
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_id   TEXT PRIMARY KEY,
+    dedup_key  TEXT NOT NULL,
+    outcome    TEXT NOT NULL,          -- creating | updating | created | updated | failed
+    task_id    TEXT,
+    error      TEXT,
+    reason     TEXT,
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    task_id    TEXT PRIMARY KEY,
+    alert_id   TEXT NOT NULL,
+    dedup_key  TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    assignee   TEXT,
+    link       TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    last_error TEXT,
+    open       INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tasks_open_by_key ON tasks(dedup_key, created_at) WHERE open = 1;
+CREATE TABLE IF NOT EXISTS calls (at INTEGER NOT NULL, n INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS calls_at ON calls(at);
+";
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// What the store remembers of an alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRow {
+    pub outcome: String,
+    pub task_id: Option<String>,
+    pub attempts: i64,
+}
+
+/// A task the store tracks.
+#[derive(Debug, Clone)]
+pub struct StoredTask {
+    pub task: Task,
+    pub created_at: i64,
+}
+
+/// Whether a task still takes updates: closed and deleted ones do not.
+pub fn is_open(state: TaskState) -> bool {
+    !matches!(state, TaskState::Closed | TaskState::Deleted)
+}
+
+pub struct Store(Mutex<Connection>);
+
+fn task_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTask> {
+    let state: String = row.get(1)?;
+    Ok(StoredTask {
+        task: Task {
+            id: row.get(0)?,
+            state: state_by_name(&state).unwrap_or(TaskState::Other),
+            status: row.get(2)?,
+            assignee: row.get(3)?,
+            link: row.get(4)?,
+        },
+        created_at: row.get(5)?,
+    })
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open the task store {}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA).with_context(|| {
+            format!(
+                "{} is not a task store this host can use (SQLite schema setup failed)",
+                path.display()
+            )
+        })?;
+        Ok(Store(Mutex::new(conn)))
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (each
+        // statement is atomic), so a poisoned lock is still usable.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn alert(&self, alert_id: &str) -> Result<Option<AlertRow>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT outcome, task_id, attempts FROM alerts WHERE alert_id = ?1",
+                [alert_id],
+                |r| {
+                    Ok(AlertRow {
+                        outcome: r.get(0)?,
+                        task_id: r.get(1)?,
+                        attempts: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Records that work on an alert starts (`creating` or `updating`).
+    pub fn begin(
+        &self,
+        alert_id: &str,
+        key: &str,
+        outcome: &str,
+        task_id: Option<&str>,
+    ) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO alerts (alert_id, dedup_key, outcome, task_id, attempts, updated_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)
+             ON CONFLICT(alert_id) DO UPDATE SET outcome = ?3, task_id = ?4, attempts = attempts + 1, error = NULL, reason = NULL, updated_at = ?5",
+            params![alert_id, key, outcome, task_id, now()],
+        )?;
+        Ok(())
+    }
+
+    /// The incident exists: the task and the alert's outcome, in one transaction.
+    pub fn created(&self, alert_id: &str, key: &str, task: &Task) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let t = now();
+        tx.execute(
+            "INSERT INTO tasks (task_id, alert_id, dedup_key, state, status, assignee, link, created_at, updated_at, open)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)
+             ON CONFLICT(task_id) DO UPDATE SET state = ?4, status = ?5, assignee = ?6, link = ?7, updated_at = ?8, open = ?9",
+            params![task.id, alert_id, key, state_name(task.state), task.status, task.assignee, task.link, t, is_open(task.state)],
+        )?;
+        tx.execute("UPDATE alerts SET outcome = 'created', task_id = ?2, updated_at = ?3 WHERE alert_id = ?1", params![alert_id, task.id, t])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The update went through (or showed the task gone).
+    pub fn updated(&self, alert_id: &str, task: &Task) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let t = now();
+        Self::apply(&tx, task, t)?;
+        tx.execute("UPDATE alerts SET outcome = 'updated', task_id = ?2, updated_at = ?3 WHERE alert_id = ?1", params![alert_id, task.id, t])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn apply(conn: &Connection, task: &Task, t: i64) -> Result<()> {
+        conn.execute(
+            "UPDATE tasks SET state = ?2, status = CASE WHEN ?2 = 'deleted' THEN status ELSE ?3 END, assignee = ?4, link = COALESCE(?5, link), updated_at = ?6, open = ?7, last_error = NULL WHERE task_id = ?1",
+            params![task.id, state_name(task.state), task.status, task.assignee, task.link, t, is_open(task.state)],
+        )?;
+        Ok(())
+    }
+
+    /// A task the tenant no longer has.
+    pub fn close(&self, task_id: &str, state: TaskState) -> Result<()> {
+        self.conn().execute(
+            "UPDATE tasks SET state = ?2, open = 0, updated_at = ?3 WHERE task_id = ?1",
+            params![task_id, state_name(state), now()],
+        )?;
+        Ok(())
+    }
+
+    pub fn failed(&self, alert_id: &str, key: &str, reason: &str, error: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO alerts (alert_id, dedup_key, outcome, error, reason, attempts, updated_at) VALUES (?1, ?2, 'failed', ?3, ?4, 1, ?5)
+             ON CONFLICT(alert_id) DO UPDATE SET outcome = 'failed', error = ?3, reason = ?4, updated_at = ?5",
+            params![alert_id, key, error, reason, now()],
+        )?;
+        Ok(())
+    }
+
+    /// The newest open task for a dedup key, optionally created within `window` seconds.
+    pub fn open_task(&self, key: &str, window: Option<u64>) -> Result<Option<StoredTask>> {
+        let since = window.map_or(i64::MIN, |w| now() - w as i64);
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT task_id, state, status, assignee, link, created_at FROM tasks WHERE dedup_key = ?1 AND open = 1 AND created_at >= ?2 ORDER BY created_at DESC LIMIT 1",
+                params![key, since],
+                task_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Open tasks, oldest first, a page at a time.
+    pub fn open_tasks(&self, after: &str, limit: usize) -> Result<Vec<Task>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT task_id, state, status, assignee, link, created_at FROM tasks WHERE open = 1 AND task_id > ?1 ORDER BY task_id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after, limit as i64], task_from_row)?;
+        Ok(rows
+            .map(|r| r.map(|t| t.task))
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Stores synced states; closed and deleted tasks leave the open set.
+    pub fn apply_sync(&self, tasks: &[Task]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let t = now();
+        for task in tasks {
+            Self::apply(&tx, task, t)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn record_calls(&self, n: u64) -> Result<()> {
+        if n > 0 {
+            self.conn().execute(
+                "INSERT INTO calls (at, n) VALUES (?1, ?2)",
+                params![now(), n as i64],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Tenant calls recorded in the last 24 hours.
+    pub fn calls_last_day(&self) -> Result<u64> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COALESCE(SUM(n), 0) FROM calls WHERE at > ?1",
+            [now() - 86_400],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    /// Counts by outcome, for reports and tests.
+    pub fn outcomes(&self) -> Result<Vec<(String, u64)>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT outcome, COUNT(*) FROM alerts GROUP BY outcome ORDER BY outcome")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn task_count(&self) -> Result<(u64, u64)> {
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*), COALESCE(SUM(open), 0) FROM tasks",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(id: &str, state: TaskState) -> Task {
+        Task {
+            id: id.into(),
+            state,
+            status: "Logged".into(),
+            assignee: None,
+            link: Some("l".into()),
+        }
+    }
+
+    #[test]
+    fn an_alert_goes_from_creating_to_created_and_its_task_is_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("s.db")).unwrap();
+        s.begin("a1", "k", "creating", None).unwrap();
+        assert_eq!(s.alert("a1").unwrap().unwrap().outcome, "creating");
+        s.created("a1", "k", &task("1|X", TaskState::New)).unwrap();
+        assert_eq!(
+            s.alert("a1").unwrap().unwrap(),
+            AlertRow {
+                outcome: "created".into(),
+                task_id: Some("1|X".into()),
+                attempts: 1
+            }
+        );
+        assert_eq!(s.open_task("k", None).unwrap().unwrap().task.id, "1|X");
+        assert!(s.open_task("other", None).unwrap().is_none());
+        s.apply_sync(&[task("1|X", TaskState::Closed)]).unwrap();
+        assert!(
+            s.open_task("k", None).unwrap().is_none(),
+            "closed tasks leave the open set"
+        );
+        assert_eq!(s.task_count().unwrap(), (1, 0));
+    }
+
+    #[test]
+    fn the_store_survives_reopening_and_counts_calls() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        {
+            let s = Store::open(&path).unwrap();
+            s.record_calls(5).unwrap();
+            s.failed("a2", "k", "rate-limited", "try later").unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.calls_last_day().unwrap(), 5);
+        assert_eq!(s.outcomes().unwrap(), vec![("failed".to_string(), 1)]);
+    }
+
+    #[test]
+    fn a_file_that_is_not_sqlite_is_refused_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junk.db");
+        std::fs::write(
+            &path,
+            "this is not a database, just text that is long enough to look like one",
+        )
+        .unwrap();
+        let e = Store::open(&path).err().expect("refused");
+        assert!(format!("{e:#}").contains("not a task store"), "{e:#}");
+    }
+}
