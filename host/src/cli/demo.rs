@@ -62,10 +62,54 @@ pub async fn run(rt: &Runtime, config_path: Option<&Path>) -> Result<ExitCode> {
         (None, None) => unreachable!("a simulated tenant runs when no configuration is given"),
     };
     let redactor = Redactor::new(cfg.secrets.clone());
-    match demo(rt, &cfg, sim.as_ref()).await {
-        Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(f) => Ok(super::oneshot::fail(&redactor, &f)),
+    if let Err(f) = demo(rt, &cfg, sim.as_ref()).await {
+        return Ok(super::oneshot::fail(&redactor, &f));
     }
+    if sim.is_some() {
+        batch_run(rt, &cfg).await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A short batch run: 39 alerts (each sample three times, so two of each
+/// three are recurrences), with progress and the summary table.
+async fn batch_run(rt: &Runtime, cfg: &LoadedConfig) -> Result<()> {
+    step(
+        8,
+        "a short batch run (`cto-host run`): 39 alerts, 26 of them recurrences",
+    );
+    let dir = std::env::temp_dir().join(format!("cto-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut lines = String::new();
+    for round in 0..3 {
+        for a in SAMPLE_ALERTS.lines() {
+            let mut v: serde_json::Value = serde_json::from_str(a)?;
+            v["id"] = format!("{}-{round}", v["id"].as_str().unwrap_or("")).into();
+            lines.push_str(&format!("{v}\n"));
+        }
+    }
+    let alerts = dir.join("alerts.jsonl");
+    std::fs::write(&alerts, lines)?;
+    let runtime = Runtime::load(rt.path(), rt.options.clone())?;
+    let opts = crate::batch::RunOptions {
+        alerts: crate::batch::input::Source::File(alerts),
+        store: dir.join("store.db"),
+        queue: None,
+        concurrency: 8,
+        sync_interval: Some(std::time::Duration::from_secs(3600)),
+        follow: false,
+        watch: false,
+        rule: Default::default(),
+        dedup: Default::default(),
+        dedup_window: None,
+        rejected: dir.join("rejected.jsonl"),
+        daily_budget: crate::batch::DEFAULT_DAILY_BUDGET,
+        progress: crate::batch::progress::Mode::Lines,
+    };
+    let summary = crate::batch::run(runtime, cfg.clone(), opts).await?;
+    print!("{}", crate::batch::progress::table(&summary));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
 }
 
 async fn demo(

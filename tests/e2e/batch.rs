@@ -1,0 +1,387 @@
+//! `cto-host run` against the simulated tenant: dedup into updates,
+//! rejected lines, a SIGKILL mid-run and a resume with exact counts, a
+//! component swap mid-run, and the quota stop.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Run {
+    sim: ivanti_sim::Sim,
+    dir: tempfile::TempDir,
+    config: String,
+}
+
+fn alert_line(id: &str, name: &str, user: &str) -> String {
+    json!({"id": id, "alertName": name, "alertType": "DLP", "app": "Box", "appCategory": "Cloud Storage",
+           "user": user, "type": "dlp", "timestamp": 1712300811, "rawData": {"severity": "high"}})
+    .to_string()
+}
+
+impl Run {
+    fn new(sim: ivanti_sim::Sim) -> Run {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write(
+            dir.path(),
+            "config.json",
+            &basic(&sim, json!({"retry_wait_seconds": 0})).to_string(),
+        );
+        Run { sim, dir, config }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    fn command(&self, alerts: &str, extra: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cto-host"));
+        cmd.args([
+            "run",
+            "--config",
+            &self.config,
+            "--alerts",
+            alerts,
+            "--store",
+            &self.path("store.db"),
+            "--progress",
+            "quiet",
+        ])
+        .args(extra)
+        .env("CTO_CACHE_DIR", cache_dir())
+        .env_remove("CTO_PLUGIN");
+        cmd
+    }
+
+    fn run(&self, alerts: &str, extra: &[&str]) -> (i32, Value, String) {
+        let o = self.command(alerts, extra).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        let v: Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{stderr}", String::from_utf8_lossy(&o.stdout)));
+        (o.status.code().unwrap_or(-1), v, stderr)
+    }
+
+    /// Alert id -> how many incidents carry its create marker.
+    fn incidents_per_alert(&self) -> HashMap<String, usize> {
+        let mut m = HashMap::new();
+        for inc in self.sim.incidents() {
+            let id = inc
+                .symptom
+                .rsplit("[Cloud Exchange alert ")
+                .next()
+                .unwrap()
+                .trim_end_matches(']')
+                .to_owned();
+            *m.entry(id).or_default() += 1;
+        }
+        m
+    }
+}
+
+#[test]
+fn recurring_alerts_update_their_open_incident_and_bad_lines_are_rejected_with_numbers() {
+    let r = Run::new(sim());
+    let lines = [
+        alert_line("a1", "Rule A", "u1"),
+        alert_line("a2", "Rule A", "u1"),
+        "{broken".to_string(),
+        alert_line("b1", "Rule B", "u2"),
+        alert_line("a3", "Rule A", "u1"),
+        json!({"alertName": "no id"}).to_string(),
+        String::new(),
+        alert_line("c1", "Rule C", "u3").replace("\"DLP\"", "\"NotSupported\""),
+    ];
+    let alerts = write(r.dir.path(), "alerts.jsonl", &(lines.join("\n") + "\n"));
+    let (code, v, stderr) = r.run(&alerts, &["--concurrency", "4"]);
+    assert_eq!(code, 0, "{stderr}");
+    let s = &v["summary"];
+    assert_eq!(
+        (
+            s["alerts_read"].as_u64(),
+            s["incidents_created"].as_u64(),
+            s["incidents_updated"].as_u64()
+        ),
+        (Some(7), Some(2), Some(2)),
+        "{s}"
+    );
+    assert_eq!(
+        (s["rejected"].as_u64(), s["filtered_out"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(r.sim.incidents().len(), 2);
+    let a = r
+        .sim
+        .incidents()
+        .into_iter()
+        .find(|i| i.subject.ends_with("Rule A"))
+        .unwrap();
+    let notes: Vec<String> = r
+        .sim
+        .notes(a.number)
+        .unwrap()
+        .into_iter()
+        .map(|n| n.text)
+        .collect();
+    assert_eq!(
+        notes,
+        vec![
+            "Received a new alert with Alert ID: a2 and Alert Name: Rule A in Cloud Exchange."
+                .to_string(),
+            "Received a new alert with Alert ID: a3 and Alert Name: Rule A in Cloud Exchange."
+                .to_string(),
+        ],
+        "updates keep the alerts' order"
+    );
+    let rejected: Vec<Value> = std::fs::read_to_string(r.path("store.db.rejected.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        rejected
+            .iter()
+            .map(|x| x["line"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![3, 6]
+    );
+    assert!(rejected[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not valid JSON"));
+    assert!(rejected[1]["reason"].as_str().unwrap().contains("no id"));
+    assert!(
+        stderr.contains("incidents updated"),
+        "a summary table: {stderr}"
+    );
+
+    let (code, v, _) = r.run(&alerts, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        v["summary"]["already_done"], 4,
+        "a rerun does nothing twice"
+    );
+    assert_eq!(r.sim.incidents().len(), 2);
+
+    r.sim.set_status(a.number, "Closed");
+    let out = Command::new(env!("CARGO_BIN_EXE_cto-host"))
+        .args([
+            "sync",
+            "--config",
+            &r.config,
+            "--store",
+            &r.path("store.db"),
+        ])
+        .env("CTO_CACHE_DIR", cache_dir())
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout_json(&out)["open"],
+        1,
+        "the closed task left the open set"
+    );
+    let more = write(
+        r.dir.path(),
+        "more.jsonl",
+        &(alert_line("a4", "Rule A", "u1") + "\n"),
+    );
+    let (_, v, _) = r.run(&more, &[]);
+    assert_eq!(
+        v["summary"]["incidents_created"], 1,
+        "a recurring alert of a closed task opens a new incident"
+    );
+}
+
+fn many_alerts(dir: &Path, n: usize) -> String {
+    let body: String = (0..n)
+        .map(|i| alert_line(&format!("k{i}"), &format!("Rule {i}"), "u") + "\n")
+        .collect();
+    write(dir, "many.jsonl", &body)
+}
+
+#[test]
+fn a_run_killed_with_sigkill_resumes_with_no_loss_and_no_duplicate() {
+    let r = Run::new(sim());
+    r.sim.set_faults(ivanti_sim::Faults {
+        latency_ms: 20,
+        jitter_ms: 20,
+        ..Default::default()
+    });
+    let n = 300;
+    let alerts = many_alerts(r.dir.path(), n);
+    let mut kills = 0;
+    for round in 0..3 {
+        let mut child: Child = r
+            .command(&alerts, &["--concurrency", "16"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let target = (round + 1) * n / 4;
+        while r.sim.incidents().len() < target && started.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills += 1;
+    }
+    r.sim.set_faults(ivanti_sim::Faults::default());
+    let (code, v, stderr) = r.run(&alerts, &["--concurrency", "16"]);
+    assert_eq!(code, 0, "{stderr}");
+    let per_alert = r.incidents_per_alert();
+    assert_eq!(
+        per_alert.len(),
+        n,
+        "every alert has an incident after {kills} kills"
+    );
+    assert!(
+        per_alert.values().all(|c| *c == 1),
+        "no duplicate: {:?}",
+        per_alert
+            .iter()
+            .filter(|(_, c)| **c > 1)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(r.sim.incidents().len(), n);
+    let s = &v["summary"];
+    assert_eq!(
+        s["incidents_created"].as_u64().unwrap() + s["already_done"].as_u64().unwrap(),
+        n as u64,
+        "{s}"
+    );
+    eprintln!(
+        "killed {kills} times; the resume created {} and skipped {}",
+        s["incidents_created"], s["already_done"]
+    );
+}
+
+#[test]
+fn the_quota_guard_stops_new_work_and_a_later_run_resumes() {
+    let r = Run::new(sim());
+    let alerts = many_alerts(r.dir.path(), 40);
+    let (code, v, stderr) = r.run(&alerts, &["--concurrency", "2", "--daily-budget", "30"]);
+    assert_eq!(code, 1, "{stderr}");
+    let s = &v["summary"];
+    assert!(
+        s["stopped"]
+            .as_str()
+            .unwrap()
+            .contains("daily call budget of 30"),
+        "{s}"
+    );
+    let first = s["incidents_created"].as_u64().unwrap();
+    assert!(first > 0 && first < 40, "{s}");
+    assert!(
+        r.sim.calls().total <= 30,
+        "the budget was not overspent: {}",
+        r.sim.calls().total
+    );
+    assert!(stderr.contains("stopped early"), "{stderr}");
+    let (code, v, _) = r.run(&alerts, &["--daily-budget", "1000"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        v["summary"]["incidents_created"].as_u64().unwrap() + first,
+        40
+    );
+    assert_eq!(r.sim.incidents().len(), 40);
+}
+
+/// The bundled component with a custom section appended: a different file
+/// (and hash) that is still a valid component.
+fn variant_of_bundled(tag: &str) -> Vec<u8> {
+    let mut bytes = std::fs::read(cto_host::BUNDLED_PLUGIN).unwrap();
+    let name = b"cto-test";
+    let payload = tag.as_bytes();
+    let size = 1 + name.len() + payload.len();
+    assert!(size < 128 && name.len() < 128);
+    bytes.extend([0u8, size as u8, name.len() as u8]);
+    bytes.extend(name);
+    bytes.extend(payload);
+    bytes
+}
+
+fn replace_file(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+fn append(path: &Path, from: usize, to: usize) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    for i in from..to {
+        writeln!(
+            f,
+            "{}",
+            alert_line(&format!("w{i}"), &format!("Watch {i}"), "u")
+        )
+        .unwrap();
+    }
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_component_is_swapped_mid_run_and_a_broken_one_is_refused() {
+    let r = Run::new(sim());
+    let plugin: PathBuf = r.dir.path().join("plugin.wasm");
+    std::fs::write(&plugin, variant_of_bundled("v1")).unwrap();
+    let alerts = r.dir.path().join("follow.jsonl");
+    std::fs::write(&alerts, "").unwrap();
+    let child = r
+        .command(
+            alerts.to_str().unwrap(),
+            &[
+                "--follow",
+                "--watch",
+                "--plugin",
+                plugin.to_str().unwrap(),
+                "--concurrency",
+                "4",
+            ],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    append(&alerts, 0, 30);
+    wait_for("the first 30 incidents", || r.sim.incidents().len() == 30);
+    replace_file(&plugin, &variant_of_bundled("v2"));
+    append(&alerts, 30, 60);
+    wait_for("60 incidents", || r.sim.incidents().len() == 60);
+    std::thread::sleep(Duration::from_millis(1500));
+    replace_file(&plugin, b"not a component at all");
+    append(&alerts, 60, 90);
+    wait_for("90 incidents", || r.sim.incidents().len() == 90);
+    std::thread::sleep(Duration::from_millis(1500));
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &v["summary"];
+    assert_eq!(s["component_swaps"], 1, "{s}\n{stderr}");
+    assert_eq!(s["component_swaps_refused"], 1, "{s}\n{stderr}");
+    assert!(stderr.contains("refused the changed component"), "{stderr}");
+    assert_eq!(
+        s["incidents_created"], 90,
+        "nothing lost across the swap: {s}"
+    );
+    assert_eq!(r.incidents_per_alert().len(), 90);
+}
