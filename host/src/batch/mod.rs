@@ -91,6 +91,15 @@ pub struct Summary {
     pub component_swaps: u64,
     pub component_swaps_refused: u64,
     pub rejected_file: Option<String>,
+    /// The host process's peak resident memory (Linux: VmHWM), KiB.
+    pub peak_rss_kib: Option<u64>,
+}
+
+/// The process's peak resident set size in KiB, where the OS tells.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 struct Job {
@@ -563,6 +572,7 @@ pub async fn run(runtime: Runtime, config: LoadedConfig, opts: RunOptions) -> Re
         component_swaps: pool.swaps.load(Ordering::Relaxed),
         component_swaps_refused: pool.refused.load(Ordering::Relaxed),
         rejected_file: (rejected_count > 0).then(|| rejected.path().display().to_string()),
+        peak_rss_kib: peak_rss_kib(),
     };
     Ok(summary)
 }
