@@ -249,7 +249,10 @@ async fn send(
         .headers(headers)
         .body(body)
         .send();
-    let response = match tokio::time::timeout(limits.connect + limits.first_byte, pending).await {
+    // Connecting is bounded by the client's own connect timeout; this bounds
+    // the whole wait for the answer's head, as the plugin's first-byte
+    // timeout asks (a sum with the connect timeout would let it run late).
+    let response = match tokio::time::timeout(limits.first_byte, pending).await {
         Ok(r) => r.map_err(map_reqwest)?,
         Err(_) => return Err(HttpError::HttpResponseTimeout),
     };

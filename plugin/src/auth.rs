@@ -1,27 +1,33 @@
 //! Ivanti authentication: the login body and the header each kind of
 //! credential is sent with.
 
-use serde_json::json;
+use crate::json::{self, Json};
+use crate::text::contains_ignore_ascii_case;
 
 pub const LOGIN_PATH: &str = "/api/rest/authentication/login";
 
 /// `{tenant, username, password, role}`; `tenant` is the tenant URL's host.
 pub fn login_body(tenant_host: &str, username: &str, password: &str, role: &str) -> Vec<u8> {
-    json!({"tenant": tenant_host, "username": username, "password": password, "role": role})
-        .to_string()
-        .into_bytes()
+    // In alphabetical order, as the body has always been written.
+    json::object([
+        ("password", password),
+        ("role", role),
+        ("tenant", tenant_host),
+        ("username", username),
+    ])
 }
 
 /// The login answer is a JSON string: a session key (it contains the
 /// tenant host) is sent as is, anything else is a JWT sent as Bearer.
 pub fn header_from_login(answer: &[u8], tenant_host: &str) -> Result<String, String> {
-    let token: String = serde_json::from_slice(answer)
-        .map_err(|_| "the login answer is not a JSON string".to_owned())?;
+    let Ok(Json::String(token)) = json::parse(answer) else {
+        return Err("the login answer is not a JSON string".into());
+    };
     let token = token.trim();
     if token.is_empty() || token.chars().any(|c| c.is_control()) {
         return Err("the login answer is empty or not a token".into());
     }
-    Ok(if token.to_ascii_lowercase().contains(tenant_host) {
+    Ok(if contains_ignore_ascii_case(token, tenant_host) {
         token.to_owned()
     } else {
         format!("Bearer {token}")

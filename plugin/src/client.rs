@@ -5,13 +5,12 @@
 use crate::auth;
 use crate::config::{Config, Credentials};
 use crate::errors::{bad_response, classify, invalid_config, invalid_input, is_record_not_found};
+use crate::json::{self, Json};
 use crate::mapping::{create_payload, marker, update_payload};
 use crate::odata::{batches, encode, numbers_filter, parse_task_id, query, quote, task_id};
 use crate::status::task_state;
 use crate::transport::{Method, Request, Response, Transport, TransportError};
 use crate::wit::{Error, FieldValue, Task, TaskState};
-use serde_json::Value;
-use std::collections::HashMap;
 
 /// Retries after the first attempt, for 429 and 5xx (the guide's 3).
 pub const MAX_RETRIES: u32 = 3;
@@ -126,8 +125,12 @@ impl<T: Transport> Client<T> {
                 .map_err(|e| Self::transport_error(action, e).error)?;
             match resp.status {
                 200..=299 => {
-                    let header = auth::header_from_login(&resp.body, &self.config.tenant.host)
-                        .map_err(|why| bad_response(action, &why, &resp.body))?;
+                    // The answer is (or holds) a session key: never quote it.
+                    let header = auth::header_from_login(&resp.body, &self.config.tenant.host).map_err(|why| {
+                        Error::BadResponse(format!(
+                            "Ivanti's answer to {action} could not be read ({why}; not quoted, as it may hold a session key): check that the tenant URL points at Ivanti Neurons for ITSM"
+                        ))
+                    })?;
                     self.authorization = Some(header.clone());
                     return Ok(header);
                 }
@@ -221,29 +224,31 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    fn json(action: &str, resp: &Response) -> Result<Value, Error> {
-        serde_json::from_slice(&resp.body)
+    fn json(action: &str, resp: &Response) -> Result<Json, Error> {
+        json::parse(&resp.body)
             .map_err(|e| bad_response(action, &format!("not JSON: {e}"), &resp.body))
     }
 
-    fn task_from_record(&self, action: &str, record: &Value, raw: &[u8]) -> Result<Task, Error> {
-        let number = match &record["IncidentNumber"] {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => crate::odata::incident_number(s),
+    fn task_from_record(&self, action: &str, record: &Json, raw: &[u8]) -> Result<Task, Error> {
+        let number = match record.get("IncidentNumber") {
+            Some(n @ Json::Number(_)) => n.as_u64(),
+            Some(Json::String(s)) => crate::odata::incident_number(s),
             _ => None,
         }
         .ok_or_else(|| bad_response(action, "the record has no IncidentNumber", raw))?;
-        let rec_id = record["RecId"]
-            .as_str()
+        let rec_id = record
+            .get("RecId")
+            .and_then(Json::as_str)
             .filter(|r| crate::odata::is_rec_id(r))
             .ok_or_else(|| bad_response(action, "the record has no valid RecId", raw))?;
-        let status = match &record["Status"] {
-            Value::String(s) => s.clone(),
-            Value::Null => String::new(),
+        let status = match record.get("Status") {
+            Some(Json::String(s)) => s.clone(),
+            None | Some(Json::Null) => String::new(),
             _ => return Err(bad_response(action, "the record's Status is not text", raw)),
         };
-        let assignee = record["Owner"]
-            .as_str()
+        let assignee = record
+            .get("Owner")
+            .and_then(Json::as_str)
             .filter(|o| !o.is_empty())
             .map(str::to_owned);
         Ok(Task {
@@ -341,12 +346,12 @@ impl<T: Transport> Client<T> {
             ));
         }
         let page = Self::json(action, &resp)?;
-        let Some(records) = page["value"].as_array() else {
+        let Some(records) = page.get("value").and_then(Json::as_array) else {
             return Err(bad_response(action, "no value array", &resp.body));
         };
         let found = records.iter().find(|r| {
-            r["Symptom"]
-                .as_str()
+            r.get("Symptom")
+                .and_then(Json::as_str)
                 .is_some_and(|s| s.trim_end().ends_with(marker))
         });
         found
@@ -359,10 +364,10 @@ impl<T: Transport> Client<T> {
     pub fn create(&mut self, alert_id: &str, values: &[FieldValue]) -> Result<Task, Error> {
         let action = "create the incident";
         let body = create_payload(values, &self.config.employee_rec_id, alert_id)?;
-        let subject = body["Subject"].as_str().unwrap_or_default().to_owned();
-        let profile = body["ProfileLink"].as_str().unwrap_or_default().to_owned();
+        let subject = body.get("Subject").unwrap_or_default().to_owned();
+        let profile = body.get("ProfileLink").unwrap_or_default().to_owned();
         let mark = marker(alert_id);
-        let bytes = serde_json::to_vec(&body).expect("a JSON map serializes");
+        let bytes = body.to_json();
         let mut retries = 0;
         loop {
             let (error, asked) =
@@ -406,6 +411,19 @@ impl<T: Transport> Client<T> {
         }
     }
 
+    /// Looks for the incident an interrupted create of this alert made
+    /// (the caller crashed or lost the answer before recording it).
+    pub fn find_for(
+        &mut self,
+        alert_id: &str,
+        values: &[FieldValue],
+    ) -> Result<Option<Task>, Error> {
+        let body = create_payload(values, &self.config.employee_rec_id, alert_id)?;
+        let subject = body.get("Subject").unwrap_or_default().to_owned();
+        let profile = body.get("ProfileLink").unwrap_or_default().to_owned();
+        self.find_created(&subject, &profile, &marker(alert_id))
+    }
+
     /// Adds the dedup fields (a note) to an incident.
     pub fn update(&mut self, task: &Task, values: &[FieldValue]) -> Result<Task, Error> {
         let action = "update the incident";
@@ -413,7 +431,7 @@ impl<T: Transport> Client<T> {
         let Some(body) = update_payload(values)? else {
             return Ok(task.clone());
         };
-        let bytes = serde_json::to_vec(&body).expect("a JSON map serializes");
+        let bytes = body.to_json();
         let path = format!("{INCIDENTS}('{rec_id}')");
         let resp = self
             .call(action, Method::Patch, &path, Some(&bytes), true)
@@ -441,10 +459,17 @@ impl<T: Transport> Client<T> {
             let (n, _) = parse_task_id(&t.id).map_err(|m| invalid_input("task", "id", m))?;
             numbers.push(n);
         }
-        let mut unique = numbers.clone();
-        unique.sort_unstable();
-        unique.dedup();
-        let mut found: HashMap<u64, Task> = HashMap::with_capacity(unique.len());
+        // Sorted without repeats, by binary insertion: a sort routine
+        // would add kilobytes to the component for this one list.
+        let mut unique: Vec<u64> = Vec::with_capacity(numbers.len());
+        for &n in &numbers {
+            if let Err(at) = unique.binary_search(&n) {
+                unique.insert(at, n);
+            }
+        }
+        // One slot per number of `unique` (sorted, so found by binary search);
+        // a sorted Vec rather than a HashMap keeps hashing out of the component.
+        let mut found: Vec<Option<Task>> = vec![None; unique.len()];
         for batch in batches(&unique, self.config.batch_size) {
             let path = format!(
                 "{INCIDENTS}?$filter={}&$top={}&$select={}",
@@ -464,20 +489,28 @@ impl<T: Transport> Client<T> {
                 ));
             }
             let page = Self::json(action, &resp)?;
-            let records = page["value"]
-                .as_array()
+            let records = page
+                .get("value")
+                .and_then(Json::as_array)
                 .ok_or_else(|| bad_response(action, "no value array", &resp.body))?;
             for r in records {
                 let task = self.task_from_record(action, r, &resp.body)?;
-                let (n, _) = parse_task_id(&task.id).expect("built from a valid record");
-                found.insert(n, task);
+                // The id was just built from a valid record, so it parses
+                // (no `expect`: its Debug of the error costs kilobytes).
+                let slot = parse_task_id(&task.id)
+                    .ok()
+                    .and_then(|(n, _)| unique.binary_search(&n).ok());
+                if let Some(slot) = slot {
+                    found[slot] = Some(task);
+                }
             }
         }
         Ok(tasks
             .iter()
             .zip(numbers)
             .map(|(t, n)| {
-                found.get(&n).cloned().unwrap_or_else(|| Task {
+                let slot = unique.binary_search(&n).expect("every number is in unique");
+                found[slot].clone().unwrap_or_else(|| Task {
                     state: TaskState::Deleted,
                     ..t.clone()
                 })

@@ -59,6 +59,10 @@ impl GuestSession for Session {
         self.0.borrow_mut().create(&alert.id, &values)
     }
 
+    fn find_created(&self, alert: Alert, values: Vec<FieldValue>) -> Result<Option<Task>, Error> {
+        self.0.borrow_mut().find_for(&alert.id, &values)
+    }
+
     fn update(&self, task: Task, _alert: Alert, values: Vec<FieldValue>) -> Result<Task, Error> {
         self.0.borrow_mut().update(&task, &values)
     }

@@ -178,12 +178,26 @@ fn number(config: &Configuration, key: &str, default: u32, max: u32) -> Result<u
     }
 }
 
+/// The `auth` step, parsed: everything of `Config` but the credentials.
+struct AuthStep {
+    tenant: TenantUrl,
+    employee_rec_id: String,
+    retry_wait_secs: u32,
+    batch_size: u32,
+    request_timeout_secs: u32,
+    status_overrides: StatusOverrides,
+}
+
 /// Checks the `auth` step alone.
 pub fn check_auth_step(config: &Configuration) -> Result<(), Error> {
+    auth_step(config).map(|_| ())
+}
+
+/// Parses the `auth` step, checking its fields in the wizard's order.
+fn auth_step(config: &Configuration) -> Result<AuthStep, Error> {
     let url = required(config, AUTH, "tenant_url", "Ivanti Tenant URL")?;
-    parse_tenant_url(url).map_err(|m| invalid_config(AUTH, "tenant_url", m))?;
-    let method = auth_method(config)?;
-    let _ = method;
+    let tenant = parse_tenant_url(url).map_err(|m| invalid_config(AUTH, "tenant_url", m))?;
+    auth_method(config)?;
     let rec = required(
         config,
         AUTH,
@@ -197,26 +211,38 @@ pub fn check_auth_step(config: &Configuration) -> Result<(), Error> {
             "Employee Record ID (RecID) must be 32 hexadecimal characters, as shown in the RecID column of Ivanti's Employee saved search (More > Employee)",
         ));
     }
-    number(config, "retry_wait_seconds", DEFAULT_RETRY_WAIT_SECS, 3600)?;
-    let batch = number(config, "sync_batch_size", MAX_BATCH, MAX_BATCH)?;
-    if batch == 0 {
+    let retry_wait_secs = number(config, "retry_wait_seconds", DEFAULT_RETRY_WAIT_SECS, 3600)?;
+    let batch_size = number(config, "sync_batch_size", MAX_BATCH, MAX_BATCH)?;
+    if batch_size == 0 {
         return Err(invalid_config(
             AUTH,
             "sync_batch_size",
             format!("must be from 1 to {MAX_BATCH} (Ivanti's largest $top)"),
         ));
     }
-    if number(config, "request_timeout_seconds", DEFAULT_TIMEOUT_SECS, 600)? == 0 {
+    let request_timeout_secs =
+        number(config, "request_timeout_seconds", DEFAULT_TIMEOUT_SECS, 600)?;
+    if request_timeout_secs == 0 {
         return Err(invalid_config(
             AUTH,
             "request_timeout_seconds",
             "must be from 1 to 600 seconds",
         ));
     }
-    if let Some(text) = value(config, AUTH, "status_mapping") {
-        parse_overrides(text).map_err(|m| invalid_config(AUTH, "status_mapping", m))?;
-    }
-    Ok(())
+    let status_overrides = match value(config, AUTH, "status_mapping") {
+        Some(text) => {
+            parse_overrides(text).map_err(|m| invalid_config(AUTH, "status_mapping", m))?
+        }
+        None => StatusOverrides::default(),
+    };
+    Ok(AuthStep {
+        tenant,
+        employee_rec_id: rec.to_ascii_uppercase(),
+        retry_wait_secs,
+        batch_size,
+        request_timeout_secs,
+        status_overrides,
+    })
 }
 
 pub fn auth_method(config: &Configuration) -> Result<&str, Error> {
@@ -259,26 +285,15 @@ fn credentials(config: &Configuration) -> Result<Credentials, Error> {
 
 /// Parses and checks the whole configuration, offline.
 pub fn parse(config: &Configuration) -> Result<Config, Error> {
-    check_auth_step(config)?;
-    let credentials = credentials(config)?;
-    let tenant = parse_tenant_url(value(config, AUTH, "tenant_url").unwrap_or_default())
-        .map_err(|m| invalid_config(AUTH, "tenant_url", m))?;
-    let status_overrides = match value(config, AUTH, "status_mapping") {
-        Some(text) => {
-            parse_overrides(text).map_err(|m| invalid_config(AUTH, "status_mapping", m))?
-        }
-        None => StatusOverrides::default(),
-    };
+    let auth = auth_step(config)?;
     Ok(Config {
-        tenant,
-        employee_rec_id: value(config, AUTH, "employee_rec_id")
-            .unwrap_or_default()
-            .to_ascii_uppercase(),
-        credentials,
-        retry_wait_secs: number(config, "retry_wait_seconds", DEFAULT_RETRY_WAIT_SECS, 3600)?,
-        batch_size: number(config, "sync_batch_size", MAX_BATCH, MAX_BATCH)?,
-        request_timeout_secs: number(config, "request_timeout_seconds", DEFAULT_TIMEOUT_SECS, 600)?,
-        status_overrides,
+        credentials: credentials(config)?,
+        tenant: auth.tenant,
+        employee_rec_id: auth.employee_rec_id,
+        retry_wait_secs: auth.retry_wait_secs,
+        batch_size: auth.batch_size,
+        request_timeout_secs: auth.request_timeout_secs,
+        status_overrides: auth.status_overrides,
     })
 }
 

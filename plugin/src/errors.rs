@@ -2,40 +2,57 @@
 //! what went wrong and what to check (modelled on the guide's
 //! troubleshooting section).
 
+use crate::json::{self, Json};
+use crate::text::{contains_ignore_ascii_case, join};
 use crate::wit::{Error, FieldProblem, RateLimit, Rejection};
-use serde::Deserialize;
 
 /// Longest excerpt of a tenant answer quoted in an error.
 const EXCERPT_CHARS: usize = 160;
 
 /// Ivanti's error body: `{"code":"ISM_4000","description":"...","message":["..."]}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct IvantiError {
-    #[serde(default)]
     pub code: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
-    pub message: Option<serde_json::Value>,
+    /// `message`, a string or a list (of which the strings are kept).
+    pub messages: Vec<String>,
 }
 
 impl IvantiError {
     /// Parses Ivanti's error body; anything else yields an empty one.
     pub fn parse(body: &[u8]) -> Self {
-        serde_json::from_slice(body).unwrap_or_default()
+        let Ok(doc @ Json::Object(_)) = json::parse(body) else {
+            return Self::default();
+        };
+        // `code` and `description` are text when present: any other
+        // type means this is not Ivanti's error body.
+        let text = |key| match doc.get(key) {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(()),
+        };
+        let (Ok(code), Ok(description)) = (text("code"), text("description")) else {
+            return Self::default();
+        };
+        let messages = match doc.get("message") {
+            Some(Json::Array(items)) => items
+                .iter()
+                .filter_map(Json::as_str)
+                .map(str::to_owned)
+                .collect(),
+            Some(Json::String(s)) => vec![s.clone()],
+            _ => Vec::new(),
+        };
+        IvantiError {
+            code,
+            description,
+            messages,
+        }
     }
 
     /// The most useful text Ivanti gave: the messages, else the description.
     pub fn text(&self) -> Option<String> {
-        let messages: Vec<String> = match &self.message {
-            Some(serde_json::Value::Array(items)) => items
-                .iter()
-                .filter_map(|m| m.as_str().map(str::to_owned))
-                .collect(),
-            Some(serde_json::Value::String(s)) => vec![s.clone()],
-            _ => Vec::new(),
-        };
-        let joined = messages.join("; ");
+        let joined = join(&self.messages, "; ");
         if !joined.trim().is_empty() {
             return Some(excerpt(joined.as_bytes()));
         }
@@ -54,7 +71,7 @@ pub fn excerpt(body: &[u8]) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(EXCERPT_CHARS)
         .collect();
-    if text.chars().count() > EXCERPT_CHARS {
+    if text.chars().nth(EXCERPT_CHARS).is_some() {
         out.push('…');
     }
     out
@@ -67,13 +84,13 @@ pub fn is_record_not_found(status: u16, body: &[u8]) -> bool {
         return false;
     }
     let err = IvantiError::parse(body);
-    let mut texts = vec![err.description.unwrap_or_default()];
-    if let Some(t) = IvantiError::parse(body).text() {
+    let mut texts = vec![err.description.clone().unwrap_or_default()];
+    if let Some(t) = err.text() {
         texts.push(t);
     }
     texts
         .iter()
-        .any(|t| t.to_ascii_lowercase().contains("cannot be found"))
+        .any(|t| contains_ignore_ascii_case(t, "cannot be found"))
 }
 
 /// Classifies an unsuccessful answer to `action` (e.g. "create the incident").

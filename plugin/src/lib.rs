@@ -25,11 +25,13 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod errors;
+pub mod json;
 pub mod mapping;
 pub mod metadata;
 pub mod odata;
 pub mod schema;
 pub mod status;
+pub mod text;
 pub mod transport;
 
 #[cfg(target_arch = "wasm32")]

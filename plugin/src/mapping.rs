@@ -2,7 +2,6 @@
 
 use crate::errors::invalid_input;
 use crate::wit::{Error, FieldValue};
-use serde_json::{Map, Value};
 
 pub const REQUIRED_ON_CREATE: &[&str] = &["Subject", "Symptom", "Status"];
 pub const CREATE_STATUS: &str = "Logged";
@@ -20,6 +19,48 @@ pub fn marker(alert_id: &str) -> String {
     format!("[Cloud Exchange alert {id}]")
 }
 
+/// A request body: field names and their text, kept sorted by name
+/// (the order the body is written in).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Payload(Vec<(String, String)>);
+
+impl Payload {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.slot(name).ok().map(|i| self.0[i].1.as_str())
+    }
+
+    /// Sets `name`; returns whether it was already set.
+    fn insert(&mut self, name: &str, value: String) -> bool {
+        match self.slot(name) {
+            Ok(i) => {
+                self.0[i].1 = value;
+                true
+            }
+            Err(i) => {
+                self.0.insert(i, (name.to_owned(), value));
+                false
+            }
+        }
+    }
+
+    fn slot(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(name))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The JSON object sent to Ivanti.
+    pub fn to_json(&self) -> Vec<u8> {
+        crate::json::object(self.0.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+}
+
 fn is_field_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
@@ -27,8 +68,8 @@ fn is_field_name(name: &str) -> bool {
         && name.len() <= 128
 }
 
-fn fields(values: &[FieldValue]) -> Result<Map<String, Value>, Error> {
-    let mut out = Map::new();
+fn fields(values: &[FieldValue]) -> Result<Payload, Error> {
+    let mut out = Payload::default();
     for (name, value) in values {
         let name = name.trim();
         if !is_field_name(name) {
@@ -41,10 +82,7 @@ fn fields(values: &[FieldValue]) -> Result<Map<String, Value>, Error> {
                 format!("{name} is set by Ivanti and cannot be mapped: remove it from the queue"),
             ));
         }
-        if out
-            .insert(name.to_owned(), Value::String(value.clone()))
-            .is_some()
-        {
+        if out.insert(name, value.clone()) {
             return Err(invalid_input(
                 "mapping",
                 name,
@@ -60,39 +98,33 @@ pub fn create_payload(
     values: &[FieldValue],
     employee_rec_id: &str,
     alert_id: &str,
-) -> Result<Map<String, Value>, Error> {
+) -> Result<Payload, Error> {
     let mut body = fields(values)?;
     for required in REQUIRED_ON_CREATE {
-        let present = body
-            .get(*required)
-            .and_then(Value::as_str)
-            .is_some_and(|v| !v.trim().is_empty());
+        let present = body.get(required).is_some_and(|v| !v.trim().is_empty());
         if !present {
             return Err(invalid_input("mapping", required, format!("{required} is required to create an incident: the queue configuration must map Subject, Symptom and Status (Status = Logged)")));
         }
     }
-    let status = body["Status"].as_str().unwrap_or_default().trim();
+    let status = body.get("Status").unwrap_or_default().trim();
     if !status.eq_ignore_ascii_case(CREATE_STATUS) {
         return Err(invalid_input("mapping", "Status", format!("incidents are created only with Status Logged (the queue maps '{}'): set the Status mapping to Logged", crate::errors::excerpt(status.as_bytes()))));
     }
-    body.insert("Status".into(), CREATE_STATUS.into());
-    let symptom = body["Symptom"].as_str().unwrap_or_default().to_owned();
-    body.insert(
-        "Symptom".into(),
-        format!("{symptom}\n\n{}", marker(alert_id)).into(),
-    );
+    body.insert("Status", CREATE_STATUS.into());
+    let symptom = body.get("Symptom").unwrap_or_default();
+    let symptom = format!("{symptom}\n\n{}", marker(alert_id));
+    body.insert("Symptom", symptom);
     let mapped_profile = body
         .get("ProfileLink")
-        .and_then(Value::as_str)
         .is_some_and(|v| !v.trim().is_empty());
     if !mapped_profile {
-        body.insert("ProfileLink".into(), employee_rec_id.into());
+        body.insert("ProfileLink", employee_rec_id.into());
     }
     Ok(body)
 }
 
 /// The PATCH body of an update; `None` when there is nothing to send.
-pub fn update_payload(values: &[FieldValue]) -> Result<Option<Map<String, Value>>, Error> {
+pub fn update_payload(values: &[FieldValue]) -> Result<Option<Payload>, Error> {
     let body = fields(values)?;
     Ok((!body.is_empty()).then_some(body))
 }
@@ -122,9 +154,19 @@ mod tests {
             "a1",
         )
         .unwrap();
-        assert_eq!(body["ProfileLink"], REC);
-        assert_eq!(body["Status"], "Logged");
-        assert_eq!(body["Symptom"], "Alert ID: a1\n\n[Cloud Exchange alert a1]");
+        assert_eq!(body.get("ProfileLink"), Some(REC));
+        assert_eq!(body.get("Status"), Some("Logged"));
+        assert_eq!(
+            body.get("Symptom"),
+            Some("Alert ID: a1\n\n[Cloud Exchange alert a1]")
+        );
+        // Written sorted by name, as serde_json's map wrote it.
+        assert_eq!(
+            String::from_utf8(body.to_json()).unwrap(),
+            format!(
+                r#"{{"ProfileLink":"{REC}","Status":"Logged","Subject":"S","Symptom":"Alert ID: a1\n\n[Cloud Exchange alert a1]"}}"#
+            )
+        );
         assert_eq!(body.len(), 4);
     }
 
@@ -180,7 +222,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(
-            serde_json::to_string(&body).unwrap(),
+            String::from_utf8(body.to_json()).unwrap(),
             r#"{"NewNotes":"Received a new alert"}"#
         );
         assert!(update_payload(&[]).unwrap().is_none());

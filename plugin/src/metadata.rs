@@ -108,11 +108,13 @@ pub fn parse(xml: &[u8]) -> Result<Vec<MappingField>, String> {
                     }
                 } else if edm_schema.is_some() && unprefixed {
                     match local.as_ref() {
-                        b"EntityType" if incident_depth.is_none() => {
-                            if attr(e, b"Name")?.as_deref() == Some("incident") && !empty {
-                                incident_depth = Some(depth);
-                                seen_incident = true;
-                            }
+                        b"EntityType"
+                            if incident_depth.is_none()
+                                && attr(e, b"Name")?.as_deref() == Some("incident")
+                                && !empty =>
+                        {
+                            incident_depth = Some(depth);
+                            seen_incident = true;
                         }
                         b"PropertyRef" if incident_depth.is_some() => {
                             if let Some(n) = attr(e, b"Name")? {
@@ -154,15 +156,15 @@ pub fn parse(xml: &[u8]) -> Result<Vec<MappingField>, String> {
     if !seen_incident {
         return Err("it has no EntityType named incident".into());
     }
-    let names: std::collections::HashSet<&str> = props.iter().map(|(n, _, _)| n.as_str()).collect();
+    // A plain scan: only `*_Valid` names look anything up, and a set
+    // (hashing or sorting) would cost the component more than it saves.
+    let is_property = |name: &str| props.iter().any(|(n, _, _)| n == name);
     Ok(props
         .iter()
         .filter(|(name, _, _)| !keys.contains(name))
         .filter(|(name, _, _)| {
             // `X_Valid` is the id twin of validated field `X`: not mappable.
-            !name
-                .strip_suffix("_Valid")
-                .is_some_and(|base| names.contains(base))
+            !name.strip_suffix("_Valid").is_some_and(is_property)
         })
         .map(|(name, ty, max)| MappingField {
             name: name.clone(),

@@ -50,11 +50,8 @@ pub fn quote(s: &str) -> String {
 
 /// `IncidentNumber eq A or IncidentNumber eq B ...`
 pub fn numbers_filter(numbers: &[u64]) -> String {
-    numbers
-        .iter()
-        .map(|n| format!("IncidentNumber eq {n}"))
-        .collect::<Vec<_>>()
-        .join(" or ")
+    let terms = numbers.iter().map(|n| format!("IncidentNumber eq {n}"));
+    crate::text::join(terms, " or ")
 }
 
 /// Percent-encodes a query component (RFC 3986 unreserved kept).
@@ -73,11 +70,8 @@ pub fn encode(s: &str) -> String {
 
 /// `?k=v&k=v` with every value encoded (`$` of the names kept as is).
 pub fn query(params: &[(&str, String)]) -> String {
-    let parts: Vec<String> = params
-        .iter()
-        .map(|(k, v)| format!("{k}={}", encode(v)))
-        .collect();
-    format!("?{}", parts.join("&"))
+    let parts = params.iter().map(|(k, v)| format!("{k}={}", encode(v)));
+    format!("?{}", crate::text::join(parts, "&"))
 }
 
 /// Splits work into batches of at most `size` (at least 1).

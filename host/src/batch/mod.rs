@@ -93,6 +93,8 @@ pub struct Summary {
     pub rejected_file: Option<String>,
     /// The host process's peak resident memory (Linux: VmHWM), KiB.
     pub peak_rss_kib: Option<u64>,
+    /// From the first alert read to the last unit done (sync included), ms.
+    pub elapsed_ms: u64,
 }
 
 /// The process's peak resident set size in KiB, where the OS tells.
@@ -147,18 +149,24 @@ fn reason(f: &Failure) -> String {
     }
 }
 
+/// A tenant rate limit asking for a longer wait than this stops the run
+/// (a later run resumes) instead of failing every remaining alert.
+const STOP_ON_RETRY_AFTER_SECS: u32 = 300;
+
 /// Failures that every later unit would hit too: the run stops on them.
 fn stops_the_run(f: &Failure) -> bool {
-    matches!(
-        f,
+    match f {
         Failure::Plugin(
             api::Error::Unauthorized(_)
-                | api::Error::Forbidden(_)
-                | api::Error::InvalidConfiguration(_)
-        )
-    )
+            | api::Error::Forbidden(_)
+            | api::Error::InvalidConfiguration(_),
+        ) => true,
+        Failure::Plugin(api::Error::RateLimited(r)) => r
+            .retry_after_seconds
+            .is_some_and(|s| s > STOP_ON_RETRY_AFTER_SECS),
+        _ => false,
+    }
 }
-
 impl Ctx {
     fn stop(&self, why: String) {
         let mut s = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
@@ -190,9 +198,12 @@ impl Ctx {
             .or_default() += 1;
         tracing::warn!(alert = %job.alert.alert.id, error = %f, "alert failed");
         if stops_the_run(f) {
-            self.stop(format!(
-                "{f}; fix it and run again (alerts not done are picked up again)"
-            ));
+            let next = if matches!(f, Failure::Plugin(api::Error::RateLimited(_))) {
+                "new work stops here; run again after the wait (alerts not done are picked up again)"
+            } else {
+                "fix it and run again (alerts not done are picked up again)"
+            };
+            self.stop(format!("{f}; {next}"));
         }
         Ok(())
     }
@@ -237,6 +248,28 @@ impl Ctx {
             Ok(l) => l,
             Err(f) => return self.fail(job, &f),
         };
+        // A create that failed may have reached the tenant all the same (an
+        // unreadable or lost answer, a call past its deadline): look for its
+        // incident before treating the alert as new.
+        let failed_create = row
+            .as_ref()
+            .is_some_and(|r| r.outcome == "failed" && r.task_id.is_none());
+        if failed_create {
+            let values = render::mappings(&self.queue.create, &job.alert).values;
+            let found = lease.session.find_created(&job.alert.alert, &values).await;
+            if !matches!(found, Ok(None)) {
+                self.pool.give(lease);
+                match found {
+                    Ok(Some(task)) => {
+                        self.store.created(id, &job.key, &task)?;
+                        self.counters.created.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(f) => self.fail(job, &f)?,
+                    Ok(None) => {}
+                }
+                return self.flush_calls();
+            }
+        }
         let interrupted = row.is_some_and(|r| r.outcome == "creating");
         let open = if interrupted {
             None
@@ -514,6 +547,7 @@ pub async fn run(runtime: Runtime, config: LoadedConfig, opts: RunOptions) -> Re
         })
     });
     let shown = progress::start(opts.progress, counters.clone());
+    let started = std::time::Instant::now();
     let rejected = Rejected::new(&opts.rejected);
     let fed = feed(&ctx, &opts, &rejected, &info.alert_types).await;
     // Wait for every admitted alert to finish.
@@ -573,6 +607,7 @@ pub async fn run(runtime: Runtime, config: LoadedConfig, opts: RunOptions) -> Re
         component_swaps_refused: pool.refused.load(Ordering::Relaxed),
         rejected_file: (rejected_count > 0).then(|| rejected.path().display().to_string()),
         peak_rss_kib: peak_rss_kib(),
+        elapsed_ms: started.elapsed().as_millis() as u64,
     };
     Ok(summary)
 }

@@ -22,7 +22,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
-#[command(about = "Measures the host and the Ivanti component against the simulated tenant and prints one table.")]
+#[command(
+    about = "Measures the host and the Ivanti component against the simulated tenant and prints one table."
+)]
 struct Args {
     /// The component to measure [default: the bundled Ivanti component].
     #[arg(long)]
@@ -55,7 +57,12 @@ struct Row {
 }
 
 fn row(what: &'static str, value: String, goal: &'static str, met: Option<bool>) -> Row {
-    Row { what, value, goal, met }
+    Row {
+        what,
+        value,
+        goal,
+        met,
+    }
 }
 
 fn sim_config(sim: &Sim) -> LoadedConfig {
@@ -74,16 +81,27 @@ fn alert_json(i: usize) -> Value {
 }
 
 fn options() -> RuntimeOptions {
-    RuntimeOptions { cache_dir: None, ..RuntimeOptions::default() }
+    RuntimeOptions {
+        cache_dir: None,
+        ..RuntimeOptions::default()
+    }
 }
 
 async fn create_n(s: &mut Session, from: usize, n: usize) -> Result<Vec<Task>> {
-    let defaults = s.instance.defaults().await.map_err(|f| anyhow::anyhow!("{f}"))?;
+    let defaults = s
+        .instance
+        .defaults()
+        .await
+        .map_err(|f| anyhow::anyhow!("{f}"))?;
     let mut out = Vec::with_capacity(n);
     for i in from..from + n {
         let a = cto_host::alert::from_value("bench", alert_json(i))?;
         let v = render::mappings(&defaults.create, &a).values;
-        out.push(s.create(&a.alert, &v, "Create Incidents").await.map_err(|f| anyhow::anyhow!("{f}"))?);
+        out.push(
+            s.create(&a.alert, &v, "Create Incidents")
+                .await
+                .map_err(|f| anyhow::anyhow!("{f}"))?,
+        );
     }
     Ok(out)
 }
@@ -92,12 +110,19 @@ async fn create_n(s: &mut Session, from: usize, n: usize) -> Result<Vec<Task>> {
 async fn economy(rt: &Runtime, rows: &mut Vec<Row>) -> Result<()> {
     let sim = Sim::start(SimConfig::default())?;
     let cfg = sim_config(&sim);
-    let mut s = Session::open(rt, &cfg).await.map_err(|f| anyhow::anyhow!("{f}"))?;
+    let mut s = Session::open(rt, &cfg)
+        .await
+        .map_err(|f| anyhow::anyhow!("{f}"))?;
     create_n(&mut s, 0, 10).await?; // warm: login
     sim.reset_calls();
     let tasks = create_n(&mut s, 10, 990).await?;
     let per = sim.calls().total as f64 / 990.0;
-    rows.push(row("tenant calls per created incident (steady state)", format!("{per:.3}"), "1.0", Some(per <= 1.0 + 1e-9)));
+    rows.push(row(
+        "tenant calls per created incident (steady state)",
+        format!("{per:.3}"),
+        "1.0",
+        Some(per <= 1.0 + 1e-9),
+    ));
 
     let mut all = create_n(&mut s, 1000, 10).await?;
     all.extend(tasks);
@@ -109,7 +134,12 @@ async fn economy(rt: &Runtime, rows: &mut Vec<Row>) -> Result<()> {
     if synced.len() != 1000 {
         bail!("synced {} of 1000", synced.len());
     }
-    rows.push(row("tenant calls to sync 1,000 tickets", sync_calls.to_string(), "10", Some(sync_calls <= 10)));
+    rows.push(row(
+        "tenant calls to sync 1,000 tickets",
+        sync_calls.to_string(),
+        "10",
+        Some(sync_calls <= 10),
+    ));
 
     // The reference plugin's way: every field of every incident.
     let client = reqwest::Client::new();
@@ -122,7 +152,16 @@ async fn economy(rt: &Runtime, rows: &mut Vec<Row>) -> Result<()> {
         .await?;
     let mut full_bytes = 0u64;
     for chunk in all.chunks(100) {
-        let filter = chunk.iter().map(|t| format!("IncidentNumber eq {}", t.id.split('|').next().unwrap_or("0"))).collect::<Vec<_>>().join(" or ");
+        let filter = chunk
+            .iter()
+            .map(|t| {
+                format!(
+                    "IncidentNumber eq {}",
+                    t.id.split('|').next().unwrap_or("0")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" or ");
         let body = client
             .get(format!("{}/api/odata/businessobject/incidents", sim.url()))
             .query(&[("$filter", filter.as_str()), ("$top", "100")])
@@ -157,7 +196,9 @@ async fn saturated(path: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> 
     let done = Arc::new(AtomicU64::new(0));
     let mut sessions = Vec::new();
     for _ in 0..args.workers {
-        let mut s = Session::open(&rt, &cfg).await.map_err(|f| anyhow::anyhow!("{f}"))?;
+        let mut s = Session::open(&rt, &cfg)
+            .await
+            .map_err(|f| anyhow::anyhow!("{f}"))?;
         s.check().await.map_err(|f| anyhow::anyhow!("{f}"))?;
         sessions.push(s);
     }
@@ -193,7 +234,13 @@ async fn saturated(path: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> 
     let started = Instant::now();
     let mut handles = Vec::new();
     for w in 0..args.workers {
-        let (client, key, done, url, rec) = (client.clone(), key.clone(), done.clone(), sim.url(), sim.config().employee_rec_id.clone());
+        let (client, key, done, url, rec) = (
+            client.clone(),
+            key.clone(),
+            done.clone(),
+            sim.url(),
+            sim.config().employee_rec_id.clone(),
+        );
         handles.push(tokio::spawn(async move {
             let mut i = 0;
             while started.elapsed() < window {
@@ -238,14 +285,27 @@ async fn saturated(path: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> 
 /// Compile, precompiled load + instantiate, size.
 async fn cold_start(path: &Path, rows: &mut Vec<Row>) -> Result<()> {
     let bytes = std::fs::read(path)?;
-    rows.push(row("component size", format!("{} B ({:.0} KiB)", bytes.len(), bytes.len() as f64 / 1024.0), "<= 256 KiB", Some(bytes.len() <= 256 * 1024)));
+    rows.push(row(
+        "component size",
+        format!("{} B ({:.0} KiB)", bytes.len(), bytes.len() as f64 / 1024.0),
+        "<= 256 KiB",
+        Some(bytes.len() <= 256 * 1024),
+    ));
     let dir = tempfile_dir()?;
-    let opts = RuntimeOptions { cache_dir: Some(dir.clone()), ..RuntimeOptions::default() };
+    let opts = RuntimeOptions {
+        cache_dir: Some(dir.clone()),
+        ..RuntimeOptions::default()
+    };
     let started = Instant::now();
     let first = Runtime::load(path, opts.clone())?;
     let compile = started.elapsed();
     drop(first);
-    rows.push(row("compile (cranelift, cold)", format!("{:.1} ms", compile.as_secs_f64() * 1e3), "-", None));
+    rows.push(row(
+        "compile (cranelift, cold)",
+        format!("{:.1} ms", compile.as_secs_f64() * 1e3),
+        "-",
+        None,
+    ));
     let mut loads = Vec::new();
     let mut inst = Vec::new();
     for _ in 0..20 {
@@ -298,7 +358,10 @@ fn host_run(plugin: &Path, sim: &Sim, n: usize, concurrency: usize) -> Result<(V
     std::fs::write(dir.join("config.json"), cfg.to_string())?;
     let host = std::env::current_exe()?.with_file_name("cto-host");
     if !host.exists() {
-        bail!("{} is missing: build it with `cargo build --release -p cto-host`", host.display());
+        bail!(
+            "{} is missing: build it with `cargo build --release -p cto-host`",
+            host.display()
+        );
     }
     let _ = DedupKey::default();
     let started = Instant::now();
@@ -311,19 +374,34 @@ fn host_run(plugin: &Path, sim: &Sim, n: usize, concurrency: usize) -> Result<(V
         .arg(&alerts)
         .arg("--store")
         .arg(dir.join("store.db"))
-        .args(["--concurrency", &concurrency.to_string(), "--progress", "quiet", "--daily-budget", "10000000"])
+        .args([
+            "--concurrency",
+            &concurrency.to_string(),
+            "--progress",
+            "quiet",
+            "--daily-budget",
+            "10000000",
+        ])
         .env("CTO_CACHE_DIR", dir.join("cache"))
         .output()
         .context("cannot run cto-host")?;
     let elapsed = started.elapsed();
-    let v: Value = serde_json::from_slice(&out.stdout).with_context(|| format!("cto-host run said: {}", String::from_utf8_lossy(&out.stderr)))?;
+    let v: Value = serde_json::from_slice(&out.stdout).with_context(|| {
+        format!(
+            "cto-host run said: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok((v["summary"].clone(), elapsed))
 }
 
 fn runs(path: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> {
     let sim = Sim::start(SimConfig::default())?;
-    sim.set_faults(Faults { latency_ms: 100, ..Faults::default() });
+    sim.set_faults(Faults {
+        latency_ms: 100,
+        ..Faults::default()
+    });
     let (s, elapsed) = host_run(path, &sim, args.throughput_alerts, args.concurrency)?;
     let created = s["incidents_created"].as_u64().unwrap_or(0);
     let per_min = created as f64 / elapsed.as_secs_f64() * 60.0;
@@ -339,7 +417,11 @@ fn runs(path: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> {
     let rss = s["peak_rss_kib"].as_u64().unwrap_or(0) as f64 / 1024.0;
     rows.push(row(
         "peak RSS of `cto-host run`, 10,000 alerts, concurrency 64",
-        format!("{rss:.1} MiB ({} created in {:.1} s)", s["incidents_created"], elapsed.as_secs_f64()),
+        format!(
+            "{rss:.1} MiB ({} created in {:.1} s)",
+            s["incidents_created"],
+            elapsed.as_secs_f64()
+        ),
         "<= 64 MiB",
         Some(rss <= 64.0),
     ));
@@ -363,11 +445,20 @@ fn print(rows: &[Row]) {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    let path = args.plugin.clone().unwrap_or_else(|| PathBuf::from(cto_host::BUNDLED_PLUGIN));
+    let path = args
+        .plugin
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(cto_host::BUNDLED_PLUGIN));
     println!(
         "cto-bench on {} cores, {}; component {}",
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        if cfg!(debug_assertions) { "DEBUG build (use --release for real figures)" } else { "release build" },
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        if cfg!(debug_assertions) {
+            "DEBUG build (use --release for real figures)"
+        } else {
+            "release build"
+        },
         path.display()
     );
     let mut rows = Vec::new();

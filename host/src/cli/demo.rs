@@ -270,10 +270,7 @@ async fn demo(
     );
 
     step(7, "incidents and their states");
-    println!(
-        "   {:<9} {:<24} {:<22} {:<12} {:<12} {}",
-        "incident", "alert type", "Ivanti status", "CE state", "owner", "notes"
-    );
+    println!("   incident  alert type               Ivanti status          CE state     owner        notes");
     for r in &rows {
         println!(
             "   {:<9} {:<24} {:<22} {:<12} {:<12} {}",

@@ -4,6 +4,7 @@
 use super::*;
 use crate::config::tests::{basic, cfg, REC};
 use crate::config::{parse, API_KEY_AUTH};
+use serde_json::Value;
 use std::collections::VecDeque;
 
 const RID: &str = "C9DF0BC0489447FEAC558BA55AEF17B9";
