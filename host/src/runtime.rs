@@ -84,6 +84,10 @@ impl Drop for Ticker {
 pub fn engine() -> Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true).wasm_component_model(true);
+    // `CTO_PERFMAP=1` names the plugin's compiled functions for `perf`.
+    if std::env::var_os("CTO_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     Engine::new(&config)
         .map_err(anyhow::Error::from)
         .context("cannot create the wasmtime engine")
