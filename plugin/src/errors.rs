@@ -65,7 +65,11 @@ impl IvantiError {
 
 /// A short, printable excerpt of a body for error messages.
 pub fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+    // Only the beginning is decoded: a character takes at most 4 bytes, so
+    // this prefix holds the excerpt and the character after it. (Decoding a
+    // whole 16 MiB body of invalid bytes tripled it past the memory cap.)
+    let prefix = &body[..body.len().min(4 * (EXCERPT_CHARS + 1))];
+    let text = String::from_utf8_lossy(prefix);
     let mut out: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -224,5 +228,16 @@ mod tests {
         assert!(e.chars().count() <= EXCERPT_CHARS + 1);
         assert!(!e.contains('\n'));
         assert_eq!(excerpt(&[0xff, 0xfe, b'a']), "\u{fffd}\u{fffd}a");
+        // Only the beginning of a huge body is decoded, with the same result.
+        let huge = vec![0xff; 16 << 20];
+        let e = excerpt(&huge);
+        assert_eq!(e, format!("{}…", "\u{fffd}".repeat(EXCERPT_CHARS)));
+        let emoji = "😀".repeat(EXCERPT_CHARS + 1);
+        assert_eq!(
+            excerpt(emoji.as_bytes()),
+            format!("{}…", "😀".repeat(EXCERPT_CHARS))
+        );
+        let exact = "😀".repeat(EXCERPT_CHARS);
+        assert_eq!(excerpt(exact.as_bytes()), exact);
     }
 }

@@ -9,6 +9,11 @@
 
 /// Nesting deeper than this is refused (serde_json's limit too).
 const MAX_DEPTH: usize = 128;
+/// Documents of more values than this are refused. Ivanti's largest
+/// answers (a sync page of 100 full records) hold a few tens of thousands;
+/// a tree costs the component 16 to 30 bytes a value, so without a limit a
+/// 16 MiB answer of `[0,0,0,...]` would take it past its memory cap.
+pub const MAX_VALUES: usize = 100_000;
 
 /// A parsed JSON value.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,7 +66,11 @@ impl Json {
 pub fn parse(bytes: &[u8]) -> Result<Json, String> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
-    let mut parser = Parser { text, pos: 0 };
+    let mut parser = Parser {
+        text,
+        pos: 0,
+        values: 0,
+    };
     let value = parser.value(0)?;
     parser.skip_whitespace();
     if parser.pos < text.len() {
@@ -73,6 +82,8 @@ pub fn parse(bytes: &[u8]) -> Result<Json, String> {
 struct Parser<'a> {
     text: &'a str,
     pos: usize,
+    /// Values read so far.
+    values: usize,
 }
 
 impl Parser<'_> {
@@ -110,6 +121,10 @@ impl Parser<'_> {
 
     fn value(&mut self, depth: usize) -> Result<Json, String> {
         self.skip_whitespace();
+        self.values += 1;
+        if self.values > MAX_VALUES {
+            return Err(self.error(&format!("more than {MAX_VALUES} values")));
+        }
         match self.peek() {
             Some(b'n') => self.literal("null", Json::Null),
             Some(b't') => self.literal("true", Json::Bool(true)),
@@ -398,6 +413,14 @@ mod tests {
             same_as_serde(text);
         }
         assert!(parse(&[b'"', 0xff, b'"']).is_err());
+        let within = format!("[{}0]", "0,".repeat(MAX_VALUES - 2));
+        assert!(parse(within.as_bytes()).is_ok());
+        let past = format!("[{}0]", "0,".repeat(MAX_VALUES - 1));
+        assert!(parse(past.as_bytes())
+            .unwrap_err()
+            .contains("more than 100000 values"));
+        let members = format!("{{{}\"a\":0}}", "\"a\":0,".repeat(MAX_VALUES));
+        assert!(parse(members.as_bytes()).is_err());
         assert!(parse("[".repeat(129).as_bytes()).is_err());
         assert!(parse(format!("{}{}", "[".repeat(128), "]".repeat(128)).as_bytes()).is_ok());
     }

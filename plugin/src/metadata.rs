@@ -8,6 +8,10 @@ use quick_xml::reader::Reader;
 const EDM_NS: &[u8] = b"http://docs.oasis-open.org/odata/ns/edm";
 /// Properties nested deeper than this are not part of any sane EDMX.
 const MAX_DEPTH: usize = 64;
+/// An incident has a few hundred properties; a document claiming more than
+/// this (each costs the component about 60 bytes, a 16 MiB one would take
+/// it past its memory cap) is refused.
+pub const MAX_PROPERTIES: usize = 10_000;
 
 /// Fields Ivanti sets itself: mappable on create is harmless, but
 /// setting them again on a recurring alert is not.
@@ -78,6 +82,21 @@ fn label(name: &str) -> String {
 
 /// Parses the EDMX and returns the incident's mapping fields in document order.
 pub fn parse(xml: &[u8]) -> Result<Vec<MappingField>, String> {
+    // Ivanti writes UTF-8 (and quick-xml reads only that); other bytes,
+    // even where no field is read, mean this is not the document asked for.
+    if let Err(e) = std::str::from_utf8(xml) {
+        return Err(format!(
+            "not UTF-8 text (invalid byte at {})",
+            e.valid_up_to()
+        ));
+    }
+    // Nor does XML allow control characters other than tab and line ends.
+    if let Some(at) = xml
+        .iter()
+        .position(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+    {
+        return Err(format!("not XML (control character at byte {at})"));
+    }
     let mut reader = Reader::from_reader(xml);
     // Ivanti's samples are not always well formed (stray closing tags):
     // only the incident's Property elements matter, so be lenient.
@@ -129,6 +148,11 @@ pub fn parse(xml: &[u8]) -> Result<Vec<MappingField>, String> {
                         }
                         _ => {}
                     }
+                }
+                if keys.len() + props.len() > MAX_PROPERTIES {
+                    return Err(format!(
+                        "the incident has more than {MAX_PROPERTIES} properties"
+                    ));
                 }
                 if !empty {
                     depth += 1;
@@ -251,5 +275,22 @@ mod tests {
         let deep = format!("{}{}", "<a>".repeat(10_000), "</a>".repeat(10_000));
         assert!(parse(deep.as_bytes()).unwrap_err().contains("nested"));
         assert!(parse(&[0xff, 0xfe, 0x00, 0x3c]).is_err());
+        // Invalid bytes are refused even where no field is read.
+        let mut bytes = GUIDE.as_bytes().to_vec();
+        bytes.insert(GUIDE.find("<Key>").unwrap(), 0xe9); // "é" in Latin-1
+        assert!(parse(&bytes).unwrap_err().contains("not UTF-8"));
+        let nul = GUIDE.replacen("ActualCategory\"", "Actual\u{0}Category\"", 1);
+        assert!(parse(nul.as_bytes())
+            .unwrap_err()
+            .contains("control character"));
+        let many = format!(
+            "<Schema xmlns=\"http://docs.oasis-open.org/odata/ns/edm\"><EntityType Name=\"incident\">{}</EntityType></Schema>",
+            "<Property Name=\"a\"/>".repeat(MAX_PROPERTIES + 1)
+        );
+        assert!(parse(many.as_bytes())
+            .unwrap_err()
+            .contains("more than 10000 properties"));
+        let enough = many.replacen("<Property Name=\"a\"/>", "", 1);
+        assert_eq!(parse(enough.as_bytes()).unwrap().len(), MAX_PROPERTIES);
     }
 }

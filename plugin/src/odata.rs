@@ -6,9 +6,11 @@ pub fn is_rec_id(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// An incident number: decimal digits only, fitting in u64.
+/// An incident number: decimal digits only, fitting in u64 (20 digits at
+/// most: with 19, a record numbered from 10^19 gave a task id the plugin
+/// then refused).
 pub fn incident_number(s: &str) -> Option<u64> {
-    if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     s.parse().ok()
@@ -96,6 +98,11 @@ mod tests {
         assert_eq!(incident_number("78986"), Some(78986));
         assert_eq!(incident_number("7 or 1"), None);
         assert_eq!(incident_number(""), None);
+        assert_eq!(incident_number("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(incident_number("18446744073709551616"), None);
+        assert_eq!(incident_number("000000000000000000001"), None);
+        let id = task_id(u64::MAX, "C9DF0BC0489447FEAC558BA55AEF17B9");
+        assert_eq!(parse_task_id(&id).unwrap().0, u64::MAX);
         assert_eq!(
             parse_task_id("78986|c9df0bc0489447feac558ba55aef17b9").unwrap(),
             (78986, "C9DF0BC0489447FEAC558BA55AEF17B9".into())

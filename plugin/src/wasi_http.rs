@@ -1,22 +1,26 @@
 //! The `Transport` over `wasi:http/outgoing-handler`: timeouts on every
 //! request, bodies written in chunks and read up to a cap.
 
-use crate::transport::{Method, Request, Response, Transport, TransportError, MAX_BODY_BYTES};
+use crate::transport::{
+    read_body, BodyRead, BodyStream, Method, Request, Response, Transport, TransportError,
+    MAX_BODY_BYTES,
+};
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
     ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest,
     RequestOptions, Scheme,
 };
-use wasi::io::streams::StreamError;
+use wasi::io::poll::Pollable;
+use wasi::io::streams::{InputStream, StreamError};
 
 const SECOND_NS: u64 = 1_000_000_000;
 /// `blocking_write_and_flush` takes at most this much at a time.
 const WRITE_CHUNK: usize = 4096;
-const READ_CHUNK: u64 = 64 * 1024;
 const CONNECT_TIMEOUT_SECS: u64 = 10;
 
 pub struct WasiHttp {
-    /// First-byte and between-bytes timeout.
+    /// First-byte and between-bytes timeout, and the longest a body may
+    /// take to arrive once the answer's head is in.
     pub timeout_secs: u64,
 }
 
@@ -169,31 +173,53 @@ impl WasiHttp {
     }
 }
 
-fn read_body(body: IncomingBody) -> Result<Vec<u8>, TransportError> {
+/// A body stream with a deadline for the whole body.
+struct Body<'a> {
+    stream: &'a InputStream,
+    deadline: Pollable,
+}
+
+impl BodyStream for Body<'_> {
+    fn read(&mut self, max: usize) -> BodyRead {
+        match self.stream.read(max as u64) {
+            Ok(chunk) if chunk.is_empty() => BodyRead::Nothing,
+            Ok(chunk) => BodyRead::Data(chunk),
+            Err(StreamError::Closed) => BodyRead::End,
+            Err(StreamError::LastOperationFailed(e)) => BodyRead::Failed(e.to_debug_string()),
+        }
+    }
+
+    fn wait(&mut self) -> bool {
+        let readable = self.stream.subscribe();
+        wasi::io::poll::poll(&[&readable, &self.deadline]);
+        drop(readable);
+        !self.deadline.ready()
+    }
+}
+
+fn consume_body(
+    body: IncomingBody,
+    declared: Option<usize>,
+    timeout_secs: u64,
+) -> Result<Vec<u8>, TransportError> {
     let stream = body
         .stream()
         .map_err(|_| TransportError::Lost("the answer's body could not be read".into()))?;
-    let mut out = Vec::new();
-    loop {
-        match stream.blocking_read(READ_CHUNK) {
-            Ok(chunk) => {
-                if out.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(TransportError::TooLarge);
-                }
-                out.extend_from_slice(&chunk);
-            }
-            Err(StreamError::Closed) => break,
-            Err(StreamError::LastOperationFailed(e)) => {
-                return Err(TransportError::Lost(format!(
-                    "the answer was cut off: {}",
-                    e.to_debug_string()
-                )))
-            }
-        }
-    }
+    let deadline = wasi::clocks::monotonic_clock::subscribe_duration(timeout_secs * SECOND_NS);
+    let out = read_body(
+        &mut Body {
+            stream: &stream,
+            deadline,
+        },
+        declared,
+        timeout_secs,
+    );
+    // The stream is the body's child: it goes first.
     drop(stream);
-    let _ = IncomingBody::finish(body);
-    Ok(out)
+    if out.is_ok() {
+        let _ = IncomingBody::finish(body);
+    }
+    out
 }
 
 impl Transport for WasiHttp {
@@ -242,7 +268,7 @@ impl Transport for WasiHttp {
         let incoming = response
             .consume()
             .map_err(|_| TransportError::Lost("the answer had no body".into()))?;
-        let body = read_body(incoming)?;
+        let body = consume_body(incoming, declared.map(|n| n as usize), self.timeout_secs)?;
         Ok(Response {
             status,
             headers,
