@@ -20,6 +20,9 @@ pub const MAX_INLINE_WAIT_SECS: u32 = 300;
 
 const INCIDENTS: &str = "/api/odata/businessobject/incidents";
 const METADATA: &str = "/api/odata/incidents/$metadata";
+/// What the plugin reads of a record and of a page of records.
+const RECORD: &[&str] = &["IncidentNumber", "RecId", "Status", "Owner", "Symptom"];
+const PAGE: &[&str] = &["value"];
 const SYNC_SELECT: &str = "IncidentNumber,RecId,Status,Owner";
 
 /// A failed call, and whether the request may have reached the tenant.
@@ -224,8 +227,9 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    fn json(action: &str, resp: &Response) -> Result<Json, Error> {
-        json::parse(&resp.body)
+    /// The answer's JSON, keeping only the top-level members in `keep`.
+    fn json(action: &str, resp: &Response, keep: &[&str]) -> Result<Json, Error> {
+        json::parse_keeping(&resp.body, keep)
             .map_err(|e| bad_response(action, &format!("not JSON: {e}"), &resp.body))
     }
 
@@ -279,7 +283,7 @@ impl<T: Transport> Client<T> {
             .call(action, Method::Get, &path, None, true)
             .map_err(|e| e.error)?;
         match resp.status {
-            200..=299 => Self::json(action, &resp).map(|_| ()),
+            200..=299 => Self::json(action, &resp, &[]).map(|_| ()),
             400 | 404 => Err(invalid_config(
                 crate::config::AUTH,
                 "employee_rec_id",
@@ -345,7 +349,7 @@ impl<T: Transport> Client<T> {
                 resp.retry_after(),
             ));
         }
-        let page = Self::json(action, &resp)?;
+        let page = Self::json(action, &resp, PAGE)?;
         let Some(records) = page.get("value").and_then(Json::as_array) else {
             return Err(bad_response(action, "no value array", &resp.body));
         };
@@ -373,7 +377,7 @@ impl<T: Transport> Client<T> {
             let (error, asked) =
                 match self.call(action, Method::Post, INCIDENTS, Some(&bytes), false) {
                     Ok(resp) if (200..300).contains(&resp.status) => {
-                        let record = Self::json(action, &resp)?;
+                        let record = Self::json(action, &resp, RECORD)?;
                         return self.task_from_record(action, &record, &resp.body);
                     }
                     Ok(resp) if resp.status >= 500 => (
@@ -439,7 +443,7 @@ impl<T: Transport> Client<T> {
         match resp.status {
             200..=299 if resp.body.iter().all(u8::is_ascii_whitespace) => Ok(task.clone()),
             200..=299 => {
-                let record = Self::json(action, &resp)?;
+                let record = Self::json(action, &resp, RECORD)?;
                 self.task_from_record(action, &record, &resp.body)
             }
             status if is_record_not_found(status, &resp.body) => Ok(Task {
@@ -488,7 +492,7 @@ impl<T: Transport> Client<T> {
                     resp.retry_after(),
                 ));
             }
-            let page = Self::json(action, &resp)?;
+            let page = Self::json(action, &resp, PAGE)?;
             let records = page
                 .get("value")
                 .and_then(Json::as_array)

@@ -64,12 +64,25 @@ impl Json {
 
 /// Parses a whole document (whitespace around it allowed, nothing else).
 pub fn parse(bytes: &[u8]) -> Result<Json, String> {
+    parse_with(bytes, None)
+}
+
+/// Parses a whole document but keeps, of a top-level object, only the
+/// members named in `keep`: the others are checked as strictly but not
+/// built (an Ivanti record has ~140 fields and the plugin reads 5; building
+/// them was most of the component's time per create).
+pub fn parse_keeping(bytes: &[u8], keep: &[&str]) -> Result<Json, String> {
+    parse_with(bytes, Some(keep))
+}
+
+fn parse_with(bytes: &[u8], keep: Option<&[&str]>) -> Result<Json, String> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
     let mut parser = Parser {
         text,
         pos: 0,
         values: 0,
+        keep,
     };
     let value = parser.value(0)?;
     parser.skip_whitespace();
@@ -84,17 +97,21 @@ struct Parser<'a> {
     pos: usize,
     /// Values read so far.
     values: usize,
+    /// Top-level members to build (`None`: all).
+    keep: Option<&'a [&'a str]>,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn error(&self, what: &str) -> String {
         format!("{what} at byte {}", self.pos)
     }
 
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.pos).copied()
     }
 
+    #[inline(always)]
     fn skip_whitespace(&mut self) {
         while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.pos += 1;
@@ -102,6 +119,7 @@ impl Parser<'_> {
     }
 
     /// Consumes `b` if it comes next.
+    #[inline(always)]
     fn eat(&mut self, b: u8) -> bool {
         let next = self.peek() == Some(b);
         if next {
@@ -121,10 +139,7 @@ impl Parser<'_> {
 
     fn value(&mut self, depth: usize) -> Result<Json, String> {
         self.skip_whitespace();
-        self.values += 1;
-        if self.values > MAX_VALUES {
-            return Err(self.error(&format!("more than {MAX_VALUES} values")));
-        }
+        self.count()?;
         match self.peek() {
             Some(b'n') => self.literal("null", Json::Null),
             Some(b't') => self.literal("true", Json::Bool(true)),
@@ -154,12 +169,17 @@ impl Parser<'_> {
                         if self.peek() != Some(b'"') {
                             return Err(self.error("expected a key"));
                         }
-                        let key = self.string()?;
+                        let key = self.key()?;
                         self.skip_whitespace();
                         if !self.eat(b':') {
                             return Err(self.error("expected ':'"));
                         }
-                        members.push((key, self.value(depth + 1)?));
+                        match self.keep {
+                            Some(keep) if depth == 0 && !keep.contains(&&*key) => {
+                                self.skip(depth + 1)?
+                            }
+                            _ => members.push((key.into_owned(), self.value(depth + 1)?)),
+                        }
                         if self.separator(b'}')? {
                             break;
                         }
@@ -168,6 +188,109 @@ impl Parser<'_> {
                 Ok(Json::Object(members))
             }
             _ => Err(self.error("expected a value")),
+        }
+    }
+
+    /// Checks a value as `value` does (limits included), without building it.
+    fn skip(&mut self, depth: usize) -> Result<(), String> {
+        self.skip_whitespace();
+        match self.peek() {
+            Some(b'"') => {
+                self.count()?;
+                self.skip_string()
+            }
+            Some(b'[') | Some(b'{') if depth >= MAX_DEPTH => Err(self.error("nested too deeply")),
+            Some(b'[') => {
+                self.count()?;
+                self.pos += 1;
+                if !self.close(b']') {
+                    loop {
+                        self.skip(depth + 1)?;
+                        if self.separator(b']')? {
+                            break;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Some(b'{') => {
+                self.count()?;
+                self.pos += 1;
+                if !self.close(b'}') {
+                    loop {
+                        self.skip_whitespace();
+                        if self.peek() != Some(b'"') {
+                            return Err(self.error("expected a key"));
+                        }
+                        self.skip_string()?;
+                        self.skip_whitespace();
+                        if !self.eat(b':') {
+                            return Err(self.error("expected ':'"));
+                        }
+                        self.skip(depth + 1)?;
+                        if self.separator(b'}')? {
+                            break;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            _ => self.value(depth).map(drop),
+        }
+    }
+
+    fn count(&mut self) -> Result<(), String> {
+        self.values += 1;
+        if self.values > MAX_VALUES {
+            return Err(self.error(&format!("more than {MAX_VALUES} values")));
+        }
+        Ok(())
+    }
+
+    /// A member's key: borrowed from the text unless it has escapes
+    /// (keys rarely do, and most are skipped).
+    fn key(&mut self) -> Result<std::borrow::Cow<'a, str>, String> {
+        let start = self.pos + 1;
+        let plain = self.text.as_bytes()[start..]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+            .filter(|&n| self.text.as_bytes()[start + n] == b'"');
+        match plain {
+            Some(n) => {
+                self.pos = start + n + 1;
+                Ok(std::borrow::Cow::Borrowed(&self.text[start..start + n]))
+            }
+            None => self.string().map(std::borrow::Cow::Owned),
+        }
+    }
+
+    /// Checks a string (the opening quote next) without copying it.
+    fn skip_string(&mut self) -> Result<(), String> {
+        self.pos += 1;
+        loop {
+            while matches!(self.peek(), Some(b) if b != b'"' && b != b'\\' && b >= 0x20) {
+                self.pos += 1;
+            }
+            match self.peek() {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    let escaped = self.peek().ok_or_else(|| self.error("unfinished string"))?;
+                    self.pos += 1;
+                    match escaped {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                        b'u' => {
+                            self.unicode_escape()?;
+                        }
+                        _ => return Err(self.error("invalid escape")),
+                    }
+                }
+                Some(_) => return Err(self.error("control character in a string")),
+                None => return Err(self.error("unfinished string")),
+            }
         }
     }
 
@@ -335,6 +458,45 @@ pub fn object<'a>(members: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keeping_checks_everything_and_builds_only_what_is_kept() {
+        let record = br#"{"IncidentNumber": 7, "Big": {"a": [1, "x\u00e9", null, {"b": true}]}, "RecId": "R", "Esc": "q\"\n"}"#;
+        let kept = parse_keeping(record, &["IncidentNumber", "RecId"]).unwrap();
+        assert_eq!(
+            kept,
+            Json::Object(vec![
+                ("IncidentNumber".into(), Json::Number("7".into())),
+                ("RecId".into(), Json::String("R".into()))
+            ])
+        );
+        assert_eq!(
+            parse_keeping(b"[1, 2]", &[]).unwrap(),
+            parse(b"[1, 2]").unwrap(),
+            "only top-level objects are filtered"
+        );
+        for bad in [
+            &br#"{"a": [1,], "RecId": "R"}"#[..],
+            br#"{"a": "\x", "RecId": "R"}"#,
+            br#"{"a": tru}"#,
+            br#"{"a": {"b" 1}}"#,
+            b"{\"a\": \"\x01\"}",
+        ] {
+            assert!(
+                parse(bad).is_err() && parse_keeping(bad, &["RecId"]).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let deep = format!("{{\"a\": {}{}}}", "[".repeat(200), "]".repeat(200));
+        assert!(parse_keeping(deep.as_bytes(), &[])
+            .unwrap_err()
+            .contains("nested too deeply"));
+        let many = format!("{{\"a\": [{}0]}}", "0,".repeat(MAX_VALUES));
+        assert!(parse_keeping(many.as_bytes(), &[])
+            .unwrap_err()
+            .contains("values"));
+    }
 
     /// The reader agrees with serde_json on what is JSON and what it means.
     fn same_as_serde(text: &str) {
