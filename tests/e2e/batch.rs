@@ -277,7 +277,10 @@ fn the_quota_guard_stops_new_work_and_a_later_run_resumes() {
     let first = s["incidents_created"].as_u64().unwrap();
     assert!(first > 0 && first < 40, "{s}");
     let calls = r.sim.calls();
-    assert!(calls.total <= 30, "the budget was not overspent: {calls:?}\n{s}\n{stderr}");
+    assert!(
+        calls.total <= 30,
+        "the budget was not overspent: {calls:?}\n{s}\n{stderr}"
+    );
     assert!(stderr.contains("stopped early"), "{stderr}");
     let (code, v, _) = r.run(&alerts, &["--daily-budget", "1000"]);
     assert_eq!(code, 0);

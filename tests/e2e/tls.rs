@@ -1,0 +1,166 @@
+//! The production path: an https:// tenant behind a certificate from a
+//! private CA. The host trusts it only with `--ca-bundle`, and says what
+//! is wrong without it.
+
+mod common;
+
+use common::*;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio_rustls::rustls::{self, ServerConfig};
+
+struct Tls {
+    ca_pem: String,
+    addr: SocketAddr,
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// A TLS front for the simulated tenant: `https://localhost:PORT` with a
+/// certificate signed by a CA made here.
+fn tls_front(backend: SocketAddr) -> Tls {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "cto-host test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &issuer)
+        .unwrap();
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from(leaf.der().to_vec())],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime.spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    Tls {
+        ca_pem: ca.pem(),
+        addr,
+        _runtime: runtime,
+    }
+}
+
+#[test]
+fn an_https_tenant_with_a_private_ca_needs_the_ca_bundle() {
+    let sim = sim_with(|c| c.tenant_host = "localhost".into());
+    let backend: SocketAddr = sim.url().trim_start_matches("http://").parse().unwrap();
+    let tls = tls_front(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let c = sim.config();
+    let config = write(
+        dir.path(),
+        "config.json",
+        &json!({
+            "auth": {"tenant_url": format!("https://localhost:{}", tls.addr.port()), "authentication_method": "basic_auth",
+                     "employee_rec_id": c.employee_rec_id},
+            "params": {"username": c.username, "password": c.password, "user_role": c.role},
+        })
+        .to_string(),
+    );
+    let ca = write(dir.path(), "ca.pem", &tls.ca_pem);
+    let alert = write(
+        dir.path(),
+        "alert.json",
+        &json!({"id": "tls-1", "alertName": "Over TLS", "alertType": "DLP", "app": "Box",
+        "appCategory": "Cloud Storage", "user": "u", "type": "dlp", "timestamp": 0, "rawData": {}})
+        .to_string(),
+    );
+
+    let untrusted = cli(&["validate", "--config", &config], &[]);
+    let stderr = String::from_utf8_lossy(&untrusted.stderr);
+    assert_eq!(untrusted.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("TLS certificate was not trusted"),
+        "{stderr}"
+    );
+    assert_eq!(
+        sim.calls().total,
+        0,
+        "nothing reached the tenant over an untrusted connection"
+    );
+
+    let trusted = cli(&["--ca-bundle", &ca, "validate", "--config", &config], &[]);
+    assert_eq!(
+        trusted.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&trusted.stderr)
+    );
+    let created = cli(
+        &[
+            "--ca-bundle",
+            &ca,
+            "create",
+            "--config",
+            &config,
+            "--alert",
+            &alert,
+        ],
+        &[],
+    );
+    assert_eq!(
+        created.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let task = stdout_json(&created)["task"].clone();
+    assert!(
+        task["link"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("https://localhost:{}/Login.aspx", tls.addr.port())),
+        "{task}"
+    );
+    assert_eq!(sim.incidents().len(), 1);
+
+    let bad = write(dir.path(), "bad.pem", "not a certificate");
+    let o = cli(&["--ca-bundle", &bad, "info"], &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("PEM"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
