@@ -28,6 +28,17 @@ impl Session {
         Ok(Session { instance, handle })
     }
 
+    /// The plugin's first queue (where its tickets go unless told otherwise).
+    pub async fn first_queue(&mut self) -> Result<String, Failure> {
+        Ok(self
+            .instance
+            .queues()
+            .await?
+            .first()
+            .map(|q| q.value.clone())
+            .unwrap_or_default())
+    }
+
     pub async fn check(&mut self) -> Result<(), Failure> {
         self.instance.check(self.handle).await
     }

@@ -264,6 +264,33 @@ impl<T: Transport> Client<T> {
         })
     }
 
+    /// GETs a page of records: its `value` array, and the body for errors.
+    fn page(&mut self, action: &str, path: &str) -> Result<(Vec<Json>, Vec<u8>), Error> {
+        let resp = self
+            .call(action, Method::Get, path, None, true)
+            .map_err(|e| e.error)?;
+        if !(200..300).contains(&resp.status) {
+            return Err(classify(
+                action,
+                resp.status,
+                &resp.body,
+                resp.retry_after(),
+            ));
+        }
+        let records = match Self::json(action, &resp, PAGE)? {
+            Json::Object(members) => members
+                .into_iter()
+                .rev()
+                .find(|(k, _)| k == "value")
+                .map(|(_, v)| v),
+            _ => None,
+        };
+        match records {
+            Some(Json::Array(records)) => Ok((records, resp.body)),
+            _ => Err(bad_response(action, "no value array", &resp.body)),
+        }
+    }
+
     /// Where a person opens the incident (Ivanti's record URL).
     pub fn link(&self, rec_id: &str) -> String {
         format!(
@@ -338,28 +365,14 @@ impl<T: Transport> Client<T> {
                 ("$select", format!("{SYNC_SELECT},Symptom")),
             ])
         );
-        let resp = self
-            .call(action, Method::Get, &path, None, true)
-            .map_err(|e| e.error)?;
-        if !(200..300).contains(&resp.status) {
-            return Err(classify(
-                action,
-                resp.status,
-                &resp.body,
-                resp.retry_after(),
-            ));
-        }
-        let page = Self::json(action, &resp, PAGE)?;
-        let Some(records) = page.get("value").and_then(Json::as_array) else {
-            return Err(bad_response(action, "no value array", &resp.body));
-        };
+        let (records, body) = self.page(action, &path)?;
         let found = records.iter().find(|r| {
             r.get("Symptom")
                 .and_then(Json::as_str)
                 .is_some_and(|s| s.trim_end().ends_with(marker))
         });
         found
-            .map(|r| self.task_from_record(action, r, &resp.body))
+            .map(|r| self.task_from_record(action, r, &body))
             .transpose()
     }
 
@@ -481,24 +494,9 @@ impl<T: Transport> Client<T> {
                 batch.len(),
                 encode(SYNC_SELECT)
             );
-            let resp = self
-                .call(action, Method::Get, &path, None, true)
-                .map_err(|e| e.error)?;
-            if !(200..300).contains(&resp.status) {
-                return Err(classify(
-                    action,
-                    resp.status,
-                    &resp.body,
-                    resp.retry_after(),
-                ));
-            }
-            let page = Self::json(action, &resp, PAGE)?;
-            let records = page
-                .get("value")
-                .and_then(Json::as_array)
-                .ok_or_else(|| bad_response(action, "no value array", &resp.body))?;
-            for r in records {
-                let task = self.task_from_record(action, r, &resp.body)?;
+            let (records, body) = self.page(action, &path)?;
+            for r in &records {
+                let task = self.task_from_record(action, r, &body)?;
                 // The id was just built from a valid record, so it parses
                 // (no `expect`: its Debug of the error costs kilobytes).
                 let slot = parse_task_id(&task.id)

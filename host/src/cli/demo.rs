@@ -177,13 +177,7 @@ async fn demo(
         "create incidents from 13 alerts, one of each supported alert type",
     );
     let defaults = session.instance.defaults().await?;
-    let queue = session
-        .instance
-        .queues()
-        .await?
-        .first()
-        .map(|q| q.value.clone())
-        .unwrap_or_default();
+    let queue = session.first_queue().await?;
     let alerts = sample_alerts();
     let mut rows = Vec::new();
     for a in &alerts {

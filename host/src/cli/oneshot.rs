@@ -2,6 +2,7 @@
 
 use super::print_json;
 use crate::alert;
+use crate::bindings::api::Task;
 use crate::config::{self, LoadedConfig};
 use crate::instance::Failure;
 use crate::queue;
@@ -151,13 +152,7 @@ async fn session_and_queue(
     };
     let plugin_side = async {
         let defaults = s.instance.defaults().await?;
-        let name = s
-            .instance
-            .queues()
-            .await?
-            .first()
-            .map(|q| q.value.clone())
-            .unwrap_or_default();
+        let name = s.first_queue().await?;
         Ok::<_, Failure>((defaults, name))
     }
     .await;
@@ -182,22 +177,7 @@ pub async fn create(
     alert_path: &Path,
     queue_path: Option<&Path>,
 ) -> Result<ExitCode> {
-    let alert = alert::parse(
-        &alert_path.display().to_string(),
-        &read(alert_path, "alert")?,
-    )?;
-    let (_, redactor, session) = connect(rt, config_path).await?;
-    let opened = session_and_queue(session, queue_path).await?;
-    let r: Result<Value, Failure> = async {
-        let (mut s, q) = opened?;
-        let rendered = render::mappings(&q.create, &alert);
-        warn_unknown(&rendered);
-        let task = s.create(&alert.alert, &rendered.values, &q.name).await?;
-        let calls = s.calls_made().await?;
-        Ok(json!({"ok": true, "task": tasks::to_json(&task), "tenant_calls": calls, "unknown_placeholders": rendered.unknown}))
-    }
-    .await;
-    finish(&redactor, r)
+    deliver(rt, config_path, None, alert_path, queue_path).await
 }
 
 pub async fn update(
@@ -208,6 +188,18 @@ pub async fn update(
     queue_path: Option<&Path>,
 ) -> Result<ExitCode> {
     let task = tasks::parse_one(&task_path.display().to_string(), &read(task_path, "task")?)?;
+    deliver(rt, config_path, Some(task), alert_path, queue_path).await
+}
+
+/// Creates a ticket from the alert (create mappings), or, given its task,
+/// updates it (dedup mappings).
+async fn deliver(
+    rt: &Runtime,
+    config_path: &Path,
+    task: Option<Task>,
+    alert_path: &Path,
+    queue_path: Option<&Path>,
+) -> Result<ExitCode> {
     let alert = alert::parse(
         &alert_path.display().to_string(),
         &read(alert_path, "alert")?,
@@ -216,9 +208,12 @@ pub async fn update(
     let opened = session_and_queue(session, queue_path).await?;
     let r: Result<Value, Failure> = async {
         let (mut s, q) = opened?;
-        let rendered = render::mappings(&q.dedup, &alert);
+        let rendered = render::mappings(if task.is_some() { &q.dedup } else { &q.create }, &alert);
         warn_unknown(&rendered);
-        let task = s.update(&task, &alert.alert, &rendered.values).await?;
+        let task = match &task {
+            Some(t) => s.update(t, &alert.alert, &rendered.values).await?,
+            None => s.create(&alert.alert, &rendered.values, &q.name).await?,
+        };
         let calls = s.calls_made().await?;
         Ok(json!({"ok": true, "task": tasks::to_json(&task), "tenant_calls": calls, "unknown_placeholders": rendered.unknown}))
     }
