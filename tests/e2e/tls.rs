@@ -8,14 +8,16 @@ use common::*;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use serde_json::json;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::rustls::{self, ServerConfig};
 
 struct Tls {
     ca_pem: String,
     addr: SocketAddr,
-    _runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Runtime,
 }
 
 /// A TLS front for the simulated tenant: `https://localhost:PORT` with a
@@ -72,7 +74,7 @@ fn tls_front(backend: SocketAddr) -> Tls {
     Tls {
         ca_pem: ca.pem(),
         addr,
-        _runtime: runtime,
+        runtime,
     }
 }
 
@@ -163,4 +165,102 @@ fn an_https_tenant_with_a_private_ca_needs_the_ca_bundle() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+/// A CONNECT proxy that counts the tunnels it opens.
+fn connect_proxy(runtime: &tokio::runtime::Runtime) -> (SocketAddr, Arc<AtomicU64>) {
+    let tunnels = Arc::new(AtomicU64::new(0));
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let counter = tunnels.clone();
+    runtime.spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut client = tokio::io::BufReader::new(socket);
+                let mut line = String::new();
+                if client.read_line(&mut line).await.is_err() {
+                    return;
+                }
+                let target = match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+                    ["CONNECT", target, _] => target.replace("localhost", "127.0.0.1"),
+                    _ => return,
+                };
+                loop {
+                    let mut header = String::new();
+                    if client.read_line(&mut header).await.unwrap_or(0) == 0 || header == "\r\n" {
+                        break;
+                    }
+                }
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await else {
+                    return;
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                let mut client = client.into_inner();
+                if client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .is_ok()
+                {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    });
+    (addr, tunnels)
+}
+
+#[test]
+fn https_proxy_and_no_proxy_are_honoured() {
+    let sim = sim_with(|c| c.tenant_host = "localhost".into());
+    let backend: SocketAddr = sim.url().trim_start_matches("http://").parse().unwrap();
+    let tls = tls_front(backend);
+    let (proxy, tunnels) = connect_proxy(&tls.runtime);
+    let dir = tempfile::tempdir().unwrap();
+    let c = sim.config();
+    let config = write(
+        dir.path(),
+        "config.json",
+        &json!({
+            "auth": {"tenant_url": format!("https://localhost:{}", tls.addr.port()), "authentication_method": "basic_auth",
+                     "employee_rec_id": c.employee_rec_id},
+            "params": {"username": c.username, "password": c.password, "user_role": c.role},
+        })
+        .to_string(),
+    );
+    let ca = write(dir.path(), "ca.pem", &tls.ca_pem);
+    let proxy_url = format!("http://{proxy}");
+    let via = cli(
+        &["--ca-bundle", &ca, "validate", "--config", &config],
+        &[("HTTPS_PROXY", &proxy_url), ("NO_PROXY", "")],
+    );
+    assert_eq!(
+        via.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&via.stderr)
+    );
+    assert!(
+        tunnels.load(Ordering::Relaxed) >= 1,
+        "the request went through the proxy"
+    );
+    let before = tunnels.load(Ordering::Relaxed);
+    let direct = cli(
+        &["--ca-bundle", &ca, "validate", "--config", &config],
+        &[("HTTPS_PROXY", &proxy_url), ("NO_PROXY", "localhost")],
+    );
+    assert_eq!(
+        direct.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&direct.stderr)
+    );
+    assert_eq!(
+        tunnels.load(Ordering::Relaxed),
+        before,
+        "NO_PROXY bypassed the proxy"
+    );
+    assert_eq!(sim.calls().login, 2);
 }
