@@ -23,7 +23,7 @@ pub enum ProgressArg {
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Business rule: each --select clause must hold: FIELD=V1,V2 (equals one of, ignoring case) or FIELD~TEXT (contains). FIELD is an alert field (alertType, alertName, app, appCategory, user, type, id) or a top-level rawData field.\\n\\nA run can be killed at any moment and run again with the same --store: alerts already done are skipped, interrupted creates are looked up before anything is created again."
+    after_help = "Business rule: each --select clause must hold: FIELD=V1,V2 (equals one of, ignoring case) or FIELD~TEXT (contains). FIELD is an alert field (alertType, alertName, app, appCategory, user, type, id) or a top-level rawData field.\n\nA run can be killed at any moment and run again with the same --store: alerts already done are skipped, interrupted creates are looked up before anything is created again."
 )]
 pub struct RunArgs {
     #[command(flatten)]
