@@ -78,8 +78,16 @@ fn tls_front(backend: SocketAddr) -> Tls {
     }
 }
 
-#[test]
-fn an_https_tenant_with_a_private_ca_needs_the_ca_bundle() {
+/// The simulated tenant behind the TLS front, its configuration and CA file.
+struct HttpsTenant {
+    sim: ivanti_sim::Sim,
+    tls: Tls,
+    dir: tempfile::TempDir,
+    config: String,
+    ca: String,
+}
+
+fn https_tenant() -> HttpsTenant {
     let sim = sim_with(|c| c.tenant_host = "localhost".into());
     let backend: SocketAddr = sim.url().trim_start_matches("http://").parse().unwrap();
     let tls = tls_front(backend);
@@ -96,6 +104,24 @@ fn an_https_tenant_with_a_private_ca_needs_the_ca_bundle() {
         .to_string(),
     );
     let ca = write(dir.path(), "ca.pem", &tls.ca_pem);
+    HttpsTenant {
+        sim,
+        tls,
+        dir,
+        config,
+        ca,
+    }
+}
+
+#[test]
+fn an_https_tenant_with_a_private_ca_needs_the_ca_bundle() {
+    let HttpsTenant {
+        sim,
+        tls,
+        dir,
+        config,
+        ca,
+    } = https_tenant();
     let alert = write(
         dir.path(),
         "alert.json",
@@ -214,23 +240,14 @@ fn connect_proxy(runtime: &tokio::runtime::Runtime) -> (SocketAddr, Arc<AtomicU6
 
 #[test]
 fn https_proxy_and_no_proxy_are_honoured() {
-    let sim = sim_with(|c| c.tenant_host = "localhost".into());
-    let backend: SocketAddr = sim.url().trim_start_matches("http://").parse().unwrap();
-    let tls = tls_front(backend);
+    let HttpsTenant {
+        sim,
+        tls,
+        dir: _dir,
+        config,
+        ca,
+    } = https_tenant();
     let (proxy, tunnels) = connect_proxy(&tls.runtime);
-    let dir = tempfile::tempdir().unwrap();
-    let c = sim.config();
-    let config = write(
-        dir.path(),
-        "config.json",
-        &json!({
-            "auth": {"tenant_url": format!("https://localhost:{}", tls.addr.port()), "authentication_method": "basic_auth",
-                     "employee_rec_id": c.employee_rec_id},
-            "params": {"username": c.username, "password": c.password, "user_role": c.role},
-        })
-        .to_string(),
-    );
-    let ca = write(dir.path(), "ca.pem", &tls.ca_pem);
     let proxy_url = format!("http://{proxy}");
     let via = cli(
         &["--ca-bundle", &ca, "validate", "--config", &config],
