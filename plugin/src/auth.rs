@@ -1,26 +1,34 @@
 //! Ivanti authentication: the login body and the header each kind of
 //! credential is sent with.
 
-use crate::json::{self, Json};
 use crate::text::contains_ignore_ascii_case;
+use serde::Serialize;
 
 pub const LOGIN_PATH: &str = "/api/rest/authentication/login";
 
 /// `{tenant, username, password, role}`; `tenant` is the tenant URL's host.
 pub fn login_body(tenant_host: &str, username: &str, password: &str, role: &str) -> Vec<u8> {
     // In alphabetical order, as the body has always been written.
-    json::object([
-        ("password", password),
-        ("role", role),
-        ("tenant", tenant_host),
-        ("username", username),
-    ])
+    #[derive(Serialize)]
+    struct Login<'a> {
+        password: &'a str,
+        role: &'a str,
+        tenant: &'a str,
+        username: &'a str,
+    }
+    let login = Login {
+        password,
+        role,
+        tenant: tenant_host,
+        username,
+    };
+    serde_json::to_vec(&login).unwrap_or_default()
 }
 
 /// The login answer is a JSON string: a session key (it contains the
 /// tenant host) is sent as is, anything else is a JWT sent as Bearer.
 pub fn header_from_login(answer: &[u8], tenant_host: &str) -> Result<String, String> {
-    let Ok(Json::String(token)) = json::parse(answer) else {
+    let Ok(token) = serde_json::from_slice::<String>(answer) else {
         return Err("the login answer is not a JSON string".into());
     };
     let token = token.trim();

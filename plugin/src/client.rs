@@ -5,11 +5,11 @@
 use crate::auth;
 use crate::config::{Config, Credentials};
 use crate::errors::{bad_response, classify, invalid_config, invalid_input, is_record_not_found};
-use crate::json::{self, Json};
 use crate::mapping::{create_payload, marker, update_payload};
 use crate::odata::{batches, encode, numbers_filter, parse_task_id, query, quote, task_id};
 use crate::status::task_state;
 use crate::transport::{Method, Request, Response, Transport, TransportError};
+use crate::wire::{self, Page, Record, Rows, Scalar};
 use crate::wit::{Error, FieldValue, Task, TaskState};
 
 /// Retries after the first attempt, for 429 and 5xx (the guide's 3).
@@ -20,10 +20,13 @@ pub const MAX_INLINE_WAIT_SECS: u32 = 300;
 
 const INCIDENTS: &str = "/api/odata/businessobject/incidents";
 const METADATA: &str = "/api/odata/incidents/$metadata";
-/// What the plugin reads of a record and of a page of records.
-const RECORD: &[&str] = &["IncidentNumber", "RecId", "Status", "Owner", "Symptom"];
-const PAGE: &[&str] = &["value"];
+/// Longest Status and Owner the plugin accepts from a record: Ivanti's
+/// are short names, so anything longer is not an Ivanti record.
+const MAX_STATUS_CHARS: usize = 256;
+const MAX_OWNER_CHARS: usize = 256;
 const SYNC_SELECT: &str = "IncidentNumber,RecId,Status,Owner";
+/// A live tenant's `value` when a collection has no rows.
+const NO_INSTANCES: &str = "No instances found.";
 
 /// A failed call, and whether the request may have reached the tenant.
 struct CallError {
@@ -227,34 +230,52 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    /// The answer's JSON, keeping only the top-level members in `keep`.
-    fn json(action: &str, resp: &Response, keep: &[&str]) -> Result<Json, Error> {
-        json::parse_keeping(&resp.body, keep)
-            .map_err(|e| bad_response(action, &format!("not JSON: {e}"), &resp.body))
+    /// Reads the answer's body as `T`.
+    fn read<'a, V: serde::Deserialize<'a>>(action: &str, resp: &'a Response) -> Result<V, Error> {
+        wire::read(&resp.body).map_err(|why| bad_response(action, &why, &resp.body))
     }
 
-    fn task_from_record(&self, action: &str, record: &Json, raw: &[u8]) -> Result<Task, Error> {
-        let number = match record.get("IncidentNumber") {
-            Some(n @ Json::Number(_)) => n.as_u64(),
-            Some(Json::String(s)) => crate::odata::incident_number(s),
+    fn task_from_record(&self, action: &str, record: &Record, raw: &[u8]) -> Result<Task, Error> {
+        let number = match &record.incident_number {
+            Scalar::Unsigned(n) => Some(*n),
+            Scalar::Text(s) => crate::odata::incident_number(s),
             _ => None,
         }
-        .ok_or_else(|| bad_response(action, "the record has no IncidentNumber", raw))?;
+        .ok_or_else(|| {
+            bad_response(
+                action,
+                "the record has no IncidentNumber (a whole number of at most 20 digits)",
+                raw,
+            )
+        })?;
         let rec_id = record
-            .get("RecId")
-            .and_then(Json::as_str)
+            .rec_id
+            .as_str()
             .filter(|r| crate::odata::is_rec_id(r))
             .ok_or_else(|| bad_response(action, "the record has no valid RecId", raw))?;
-        let status = match record.get("Status") {
-            Some(Json::String(s)) => s.clone(),
-            None | Some(Json::Null) => String::new(),
+        let status = match &record.status {
+            Scalar::Text(s) if s.chars().count() > MAX_STATUS_CHARS => {
+                return Err(bad_response(
+                    action,
+                    &format!("the record's Status is longer than {MAX_STATUS_CHARS} characters"),
+                    raw,
+                ))
+            }
+            Scalar::Text(s) => s.clone(),
+            Scalar::Null => String::new(),
             _ => return Err(bad_response(action, "the record's Status is not text", raw)),
         };
-        let assignee = record
-            .get("Owner")
-            .and_then(Json::as_str)
-            .filter(|o| !o.is_empty())
-            .map(str::to_owned);
+        let assignee = match record.owner.as_str() {
+            Some(o) if o.chars().count() > MAX_OWNER_CHARS => {
+                return Err(bad_response(
+                    action,
+                    &format!("the record's Owner is longer than {MAX_OWNER_CHARS} characters"),
+                    raw,
+                ))
+            }
+            Some(o) if !o.is_empty() => Some(o.to_owned()),
+            _ => None,
+        };
         Ok(Task {
             id: task_id(number, rec_id),
             state: task_state(&status, &self.config.status_overrides),
@@ -264,8 +285,10 @@ impl<T: Transport> Client<T> {
         })
     }
 
-    /// GETs a page of records: its `value` array, and the body for errors.
-    fn page(&mut self, action: &str, path: &str) -> Result<(Vec<Json>, Vec<u8>), Error> {
+    /// GETs a page of records, and the body for errors. Live tenants say
+    /// "no rows" in several ways (ivanti-live-notes, Reading collections):
+    /// a 204, an empty 200 body, or `{"value":"No instances found."}`.
+    fn page(&mut self, action: &str, path: &str) -> Result<(Vec<Record>, Vec<u8>), Error> {
         let resp = self
             .call(action, Method::Get, path, None, true)
             .map_err(|e| e.error)?;
@@ -277,16 +300,12 @@ impl<T: Transport> Client<T> {
                 resp.retry_after(),
             ));
         }
-        let records = match Self::json(action, &resp, PAGE)? {
-            Json::Object(members) => members
-                .into_iter()
-                .rev()
-                .find(|(k, _)| k == "value")
-                .map(|(_, v)| v),
-            _ => None,
-        };
-        match records {
-            Some(Json::Array(records)) => Ok((records, resp.body)),
+        if resp.status == 204 || resp.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok((Vec::new(), resp.body));
+        }
+        match Self::read::<Page>(action, &resp)?.value {
+            Rows::Records(records) => Ok((records, resp.body)),
+            Rows::Text(t) if t.trim() == NO_INSTANCES => Ok((Vec::new(), resp.body)),
             _ => Err(bad_response(action, "no value array", &resp.body)),
         }
     }
@@ -310,7 +329,7 @@ impl<T: Transport> Client<T> {
             .call(action, Method::Get, &path, None, true)
             .map_err(|e| e.error)?;
         match resp.status {
-            200..=299 => Self::json(action, &resp, &[]).map(|_| ()),
+            200..=299 => Self::read::<serde::de::IgnoredAny>(action, &resp).map(|_| ()),
             400 | 404 => Err(invalid_config(
                 crate::config::AUTH,
                 "employee_rec_id",
@@ -367,8 +386,8 @@ impl<T: Transport> Client<T> {
         );
         let (records, body) = self.page(action, &path)?;
         let found = records.iter().find(|r| {
-            r.get("Symptom")
-                .and_then(Json::as_str)
+            r.symptom
+                .as_str()
                 .is_some_and(|s| s.trim_end().ends_with(marker))
         });
         found
@@ -390,7 +409,7 @@ impl<T: Transport> Client<T> {
             let (error, asked) =
                 match self.call(action, Method::Post, INCIDENTS, Some(&bytes), false) {
                     Ok(resp) if (200..300).contains(&resp.status) => {
-                        let record = Self::json(action, &resp, RECORD)?;
+                        let record = Self::read::<Record>(action, &resp)?;
                         return self.task_from_record(action, &record, &resp.body);
                     }
                     Ok(resp) if resp.status >= 500 => (
@@ -456,7 +475,7 @@ impl<T: Transport> Client<T> {
         match resp.status {
             200..=299 if resp.body.iter().all(u8::is_ascii_whitespace) => Ok(task.clone()),
             200..=299 => {
-                let record = Self::json(action, &resp, RECORD)?;
+                let record = Self::read::<Record>(action, &resp)?;
                 self.task_from_record(action, &record, &resp.body)
             }
             status if is_record_not_found(status, &resp.body) => Ok(Task {
@@ -467,26 +486,20 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    /// Current states, one GET per batch of up to `batch_size` incidents;
-    /// incidents not returned are deleted.
+    /// Current states, one GET per batch of up to `batch_size` incidents.
+    /// An incident not returned, or returned with another RecId (the
+    /// number was reused), is deleted; a task's id is never rewritten.
     pub fn sync(&mut self, tasks: &[Task]) -> Result<Vec<Task>, Error> {
         let action = "sync incident states";
-        let mut numbers = Vec::with_capacity(tasks.len());
+        let mut ids = Vec::with_capacity(tasks.len());
         for t in tasks {
-            let (n, _) = parse_task_id(&t.id).map_err(|m| invalid_input("task", "id", m))?;
-            numbers.push(n);
+            ids.push(parse_task_id(&t.id).map_err(|m| invalid_input("task", "id", m))?);
         }
-        // Sorted without repeats, by binary insertion: a sort routine
-        // would add kilobytes to the component for this one list.
-        let mut unique: Vec<u64> = Vec::with_capacity(numbers.len());
-        for &n in &numbers {
-            if let Err(at) = unique.binary_search(&n) {
-                unique.insert(at, n);
-            }
-        }
-        // One slot per number of `unique` (sorted, so found by binary search);
-        // a sorted Vec rather than a HashMap keeps hashing out of the component.
-        let mut found: Vec<Option<Task>> = vec![None; unique.len()];
+        let mut unique: Vec<u64> = ids.iter().map(|(n, _)| *n).collect();
+        unique.sort_unstable();
+        unique.dedup();
+        // One slot per number of `unique` (sorted, so found by binary search).
+        let mut found: Vec<Option<(String, Task)>> = vec![None; unique.len()];
         for batch in batches(&unique, self.config.batch_size) {
             let path = format!(
                 "{INCIDENTS}?$filter={}&$top={}&$select={}",
@@ -497,25 +510,28 @@ impl<T: Transport> Client<T> {
             let (records, body) = self.page(action, &path)?;
             for r in &records {
                 let task = self.task_from_record(action, r, &body)?;
-                // The id was just built from a valid record, so it parses
-                // (no `expect`: its Debug of the error costs kilobytes).
-                let slot = parse_task_id(&task.id)
-                    .ok()
-                    .and_then(|(n, _)| unique.binary_search(&n).ok());
-                if let Some(slot) = slot {
-                    found[slot] = Some(task);
+                if let Ok((n, rec_id)) = parse_task_id(&task.id) {
+                    if let Ok(slot) = unique.binary_search(&n) {
+                        found[slot] = Some((rec_id, task));
+                    }
                 }
             }
         }
         Ok(tasks
             .iter()
-            .zip(numbers)
-            .map(|(t, n)| {
+            .zip(ids)
+            .map(|(t, (n, rec_id))| {
                 let slot = unique.binary_search(&n).expect("every number is in unique");
-                found[slot].clone().unwrap_or_else(|| Task {
-                    state: TaskState::Deleted,
-                    ..t.clone()
-                })
+                match &found[slot] {
+                    Some((stored, current)) if *stored == rec_id => Task {
+                        id: t.id.clone(),
+                        ..current.clone()
+                    },
+                    _ => Task {
+                        state: TaskState::Deleted,
+                        ..t.clone()
+                    },
+                }
             })
             .collect())
     }

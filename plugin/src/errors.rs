@@ -2,8 +2,8 @@
 //! what went wrong and what to check (modelled on the guide's
 //! troubleshooting section).
 
-use crate::json::{self, Json};
 use crate::text::{contains_ignore_ascii_case, join};
+use crate::wire::Scalar;
 use crate::wit::{Error, FieldProblem, RateLimit, Rejection};
 
 /// Longest excerpt of a tenant answer quoted in an error.
@@ -21,32 +21,23 @@ pub struct IvantiError {
 impl IvantiError {
     /// Parses Ivanti's error body; anything else yields an empty one.
     pub fn parse(body: &[u8]) -> Self {
-        let Ok(doc @ Json::Object(_)) = json::parse(body) else {
+        let Ok(doc) = crate::wire::read::<crate::wire::ErrorBody>(body) else {
             return Self::default();
         };
         // `code` and `description` are text when present: any other
         // type means this is not Ivanti's error body.
-        let text = |key| match doc.get(key) {
-            None | Some(Json::Null) => Ok(None),
-            Some(Json::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(()),
+        let text = |s: Scalar| match s {
+            Scalar::Null => Ok(None),
+            Scalar::Text(t) => Ok(Some(t)),
+            _ => Err(()),
         };
-        let (Ok(code), Ok(description)) = (text("code"), text("description")) else {
+        let (Ok(code), Ok(description)) = (text(doc.code), text(doc.description)) else {
             return Self::default();
-        };
-        let messages = match doc.get("message") {
-            Some(Json::Array(items)) => items
-                .iter()
-                .filter_map(Json::as_str)
-                .map(str::to_owned)
-                .collect(),
-            Some(Json::String(s)) => vec![s.clone()],
-            _ => Vec::new(),
         };
         IvantiError {
             code,
             description,
-            messages,
+            messages: doc.message.0,
         }
     }
 

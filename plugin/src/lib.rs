@@ -25,7 +25,6 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod errors;
-pub mod json;
 pub mod mapping;
 pub mod metadata;
 pub mod odata;
@@ -33,6 +32,7 @@ pub mod schema;
 pub mod status;
 pub mod text;
 pub mod transport;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

@@ -2,6 +2,7 @@
 
 use crate::errors::invalid_input;
 use crate::wit::{Error, FieldValue};
+use serde_json::Value;
 
 pub const REQUIRED_ON_CREATE: &[&str] = &["Subject", "Symptom", "Status"];
 pub const CREATE_STATUS: &str = "Logged";
@@ -19,32 +20,20 @@ pub fn marker(alert_id: &str) -> String {
     format!("[Cloud Exchange alert {id}]")
 }
 
-/// A request body: field names and their text, kept sorted by name
-/// (the order the body is written in).
+/// A request body: field names and their values. serde_json's map keeps
+/// them sorted by name, the order the body is written in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Payload(Vec<(String, String)>);
+pub struct Payload(serde_json::Map<String, Value>);
 
 impl Payload {
+    /// The text of `name`, when it is set to text.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.slot(name).ok().map(|i| self.0[i].1.as_str())
+        self.0.get(name).and_then(Value::as_str)
     }
 
     /// Sets `name`; returns whether it was already set.
-    fn insert(&mut self, name: &str, value: String) -> bool {
-        match self.slot(name) {
-            Ok(i) => {
-                self.0[i].1 = value;
-                true
-            }
-            Err(i) => {
-                self.0.insert(i, (name.to_owned(), value));
-                false
-            }
-        }
-    }
-
-    fn slot(&self, name: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_str().cmp(name))
+    fn insert(&mut self, name: &str, value: impl Into<Value>) -> bool {
+        self.0.insert(name.to_owned(), value.into()).is_some()
     }
 
     pub fn len(&self) -> usize {
@@ -57,7 +46,8 @@ impl Payload {
 
     /// The JSON object sent to Ivanti.
     pub fn to_json(&self) -> Vec<u8> {
-        crate::json::object(self.0.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        // A map of strings and plain values always serialises.
+        serde_json::to_vec(&self.0).unwrap_or_default()
     }
 }
 
@@ -82,7 +72,7 @@ fn fields(values: &[FieldValue]) -> Result<Payload, Error> {
                 format!("{name} is set by Ivanti and cannot be mapped: remove it from the queue"),
             ));
         }
-        if out.insert(name, value.clone()) {
+        if out.insert(name, value.as_str()) {
             return Err(invalid_input(
                 "mapping",
                 name,
@@ -110,15 +100,15 @@ pub fn create_payload(
     if !status.eq_ignore_ascii_case(CREATE_STATUS) {
         return Err(invalid_input("mapping", "Status", format!("incidents are created only with Status Logged (the queue maps '{}'): set the Status mapping to Logged", crate::errors::excerpt(status.as_bytes()))));
     }
-    body.insert("Status", CREATE_STATUS.into());
+    body.insert("Status", CREATE_STATUS);
     let symptom = body.get("Symptom").unwrap_or_default();
-    let symptom = format!("{symptom}\n\n{}", marker(alert_id));
+    let symptom: String = format!("{symptom}\n\n{}", marker(alert_id));
     body.insert("Symptom", symptom);
     let mapped_profile = body
         .get("ProfileLink")
         .is_some_and(|v| !v.trim().is_empty());
     if !mapped_profile {
-        body.insert("ProfileLink", employee_rec_id.into());
+        body.insert("ProfileLink", employee_rec_id);
     }
     Ok(body)
 }

@@ -391,3 +391,89 @@ fn metadata_204_says_a_custom_field_was_deleted() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn values_past_their_bounds_are_bad_responses_naming_the_field() {
+    let long_status = "A".repeat(1 << 20);
+    let cases = [
+        (
+            format!(r#"{{"value":[{{"IncidentNumber":99999999999999999999,"RecId":"{RID}"}}]}}"#),
+            "IncidentNumber",
+        ),
+        (
+            format!(
+                r#"{{"value":[{{"IncidentNumber":"123456789012345678901","RecId":"{RID}"}}]}}"#
+            ),
+            "IncidentNumber",
+        ),
+        (
+            format!(
+                r#"{{"value":[{{"IncidentNumber":1,"RecId":"{RID}","Status":"{long_status}"}}]}}"#
+            ),
+            "Status is longer than 256",
+        ),
+        (
+            format!(
+                r#"{{"value":[{{"IncidentNumber":1,"RecId":"{RID}","Owner":"{long_status}"}}]}}"#
+            ),
+            "Owner is longer than 256",
+        ),
+    ];
+    for (body, says) in cases {
+        let mut s = Script::default();
+        s.answers.extend([login_ok(), ok(200, &body)]);
+        let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+        match c.sync(&[task(&format!("1|{RID}"))]) {
+            Err(Error::BadResponse(m)) => assert!(m.contains(says), "{says}: {m}"),
+            other => panic!("{says}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn every_live_spelling_of_no_rows_marks_the_batch_deleted() {
+    for (status, body) in [
+        (200, ""),
+        (200, " \r\n"),
+        (204, ""),
+        (200, r#"{"value":"No instances found."}"#),
+        (200, r#"{"@odata.count":0,"value":[]}"#),
+    ] {
+        let mut s = Script::default();
+        s.answers.extend([login_ok(), ok(status, body)]);
+        let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+        let out = c.sync(&[task(&format!("1|{RID}")), task(&format!("2|{RID}"))]);
+        let out = out.unwrap_or_else(|e| panic!("{status} {body:?}: {e:?}"));
+        assert!(
+            out.iter().all(|t| t.state == TaskState::Deleted),
+            "{body:?}"
+        );
+    }
+    // Any other text is still not an answer.
+    let mut s = Script::default();
+    s.answers
+        .extend([login_ok(), ok(200, r#"{"value":"Something else"}"#)]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    assert!(matches!(
+        c.sync(&[task(&format!("1|{RID}"))]),
+        Err(Error::BadResponse(_))
+    ));
+}
+
+#[test]
+fn sync_never_takes_a_record_with_another_rec_id_for_the_task() {
+    const OTHER: &str = "0123456789ABCDEF0123456789ABCDEF";
+    let mut s = Script::default();
+    s.answers.extend([
+        login_ok(),
+        ok(
+            200,
+            &format!("{{\"value\":[{}]}}", record(10001, OTHER, "Closed", None)),
+        ),
+    ]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mine = task(&format!("10001|{RID}"));
+    let out = c.sync(std::slice::from_ref(&mine)).unwrap();
+    assert_eq!(out[0].id, mine.id);
+    assert_eq!(out[0].state, TaskState::Deleted);
+}
