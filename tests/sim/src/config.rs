@@ -1,5 +1,6 @@
 //! Configuration of a simulated tenant.
 
+use crate::switches::Dialect;
 use serde::{Deserialize, Serialize};
 
 /// A custom incident field, as an Ivanti administrator would add it under
@@ -25,9 +26,11 @@ impl CustomField {
     }
 }
 
-/// How a simulated tenant behaves. `SimConfig::default()` matches the guide's
-/// sample tenant (Gary Jenkins, role NetskopeCTO) on `127.0.0.1:0`.
+/// How a simulated tenant behaves. `SimConfig::default()` has the guide's sample
+/// data (Gary Jenkins, role NetskopeCTO) on `127.0.0.1:0`, answering in the live
+/// dialect with the API at the root. Missing fields take their defaults in JSON.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SimConfig {
     /// Port to listen on (127.0.0.1 only); 0 picks a free one.
     pub port: u16,
@@ -54,6 +57,15 @@ pub struct SimConfig {
     pub custom_fields: Vec<CustomField>,
     /// API calls allowed per 24 hours; further calls answer 429.
     pub daily_quota: u64,
+    /// Whose answers to give where live tenants and Ivanti's guide disagree; also the
+    /// starting point of the run-time [`crate::Switches`].
+    pub dialect: Dialect,
+    /// Prefix of every API route: "" (API at the root, cloud style) or "/HEAT"
+    /// (on-premises style). Un-prefixed API paths then answer 404. `/_sim/` stays at the root.
+    pub base_path: String,
+    /// Longest query string (bytes after `?`, as sent) accepted before IIS request
+    /// filtering answers 404.15; None: no limit. Starting value of the switch of that name.
+    pub max_query_bytes: Option<usize>,
 }
 
 /// Default login user name.
@@ -86,6 +98,9 @@ impl Default for SimConfig {
             ],
             custom_fields: Vec::new(),
             daily_quota: 100_000,
+            dialect: Dialect::Live,
+            base_path: String::new(),
+            max_query_bytes: None,
         }
     }
 }

@@ -66,8 +66,41 @@ pub struct Faults {
     /// When non-zero, append this many bytes of JSON whitespace padding to every
     /// response body (still valid JSON, same value).
     pub oversized_bytes: u64,
+    /// Answer the next N calls with a 500 ISM_5000 "Unhandled system exception" whose
+    /// body echoes the caller's `Authorization` value and Ivanti's session internals
+    /// (and, on a login, the submitted password), as live unhandled exceptions do.
+    pub echo_secrets_next: u32,
+    /// Answer this fraction (0.0..=1.0) of calls with such a 500.
+    pub echo_secrets_fraction: f64,
+    /// The body's shape; None rotates through [`EchoShape::ALL`] in order, one per 500.
+    pub echo_secrets_shape: Option<EchoShape>,
     /// Restrict every fault above to one kind of call.
     pub only: Option<Endpoint>,
+}
+
+/// How an echoing 500 nests Ivanti's session internals in its `description`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EchoShape {
+    /// ASMX style: a JSON string `LogEntryId` holding JSON, so the raw body reads
+    /// `\\\"SessionKey\\\":\\\"…\\\"`.
+    LogEntry,
+    /// OData style: HTML-escaped JSON (`&quot;SessionKey&quot;:&quot;…&quot;`).
+    HtmlQuot,
+    /// XML elements (`<SessionKey>…</SessionKey>`).
+    Xml,
+    /// .NET unicode escapes for quotes: the raw body reads `\\u0022SessionKey\\u0022:…`.
+    Unicode,
+}
+
+impl EchoShape {
+    /// The rotation order used when no shape is chosen.
+    pub const ALL: [EchoShape; 4] = [
+        EchoShape::LogEntry,
+        EchoShape::HtmlQuot,
+        EchoShape::Xml,
+        EchoShape::Unicode,
+    ];
 }
 
 impl Default for Faults {
@@ -87,6 +120,9 @@ impl Default for Faults {
             malformed_next: 0,
             truncated_next: 0,
             oversized_bytes: 0,
+            echo_secrets_next: 0,
+            echo_secrets_fraction: 0.0,
+            echo_secrets_shape: None,
             only: None,
         }
     }

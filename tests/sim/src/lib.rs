@@ -10,16 +10,23 @@
 mod config;
 mod faults;
 mod http;
+mod live;
 mod model;
 pub mod odata;
 mod server;
+mod switches;
 mod time;
 
 pub use config::{
     CustomField, SimConfig, DEFAULT_API_KEY, DEFAULT_EMPLOYEE_REC_ID, DEFAULT_PASSWORD,
     DEFAULT_ROLE, DEFAULT_USERNAME,
 };
-pub use faults::{Endpoint, Faults};
+pub use faults::{EchoShape, Endpoint, Faults};
+pub use live::{
+    status_step_allowed, ECHO_CLIENT_IP, ECHO_HOSTNAME, ECHO_SERVICE_NAME, IIS_404_15,
+    METADATA_JSON_500,
+};
+pub use switches::{Dialect, MissingOnUpdate, NoRows, OverMaxLength, Switches};
 
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -151,9 +158,19 @@ impl Sim {
         })
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`, the root (where `/_sim/` lives), whatever the base path.
     pub fn url(&self) -> String {
         self.url.clone()
+    }
+
+    /// The API base: [`Sim::url`] followed by the base path (`http://127.0.0.1:PORT/HEAT`).
+    pub fn api_url(&self) -> String {
+        format!("{}{}", self.url, self.shared.base_path)
+    }
+
+    /// The normalized base path: "" or e.g. "/HEAT".
+    pub fn base_path(&self) -> &str {
+        &self.shared.base_path
     }
 
     /// The configuration it runs with.
@@ -210,9 +227,9 @@ impl Sim {
         self.state().sessions.clear();
     }
 
-    /// Replaces the active faults.
+    /// Replaces the active faults (and restarts the rotation of echoing 500 shapes).
     pub fn set_faults(&self, faults: Faults) {
-        self.state().faults = faults;
+        self.shared.set_faults(faults);
     }
 
     /// The active faults (counters show what is left).
@@ -220,14 +237,30 @@ impl Sim {
         self.state().faults.clone()
     }
 
+    /// The switches in force.
+    pub fn switches(&self) -> Switches {
+        self.shared.switches()
+    }
+
+    /// Replaces every switch.
+    pub fn set_switches(&self, switches: Switches) {
+        self.state().switches = switches;
+    }
+
+    /// Changes the dialect; its presets replace the dialect-dependent switches
+    /// (see [`Switches::set_dialect`]), the others stay.
+    pub fn set_dialect(&self, dialect: Dialect) {
+        self.state().switches.set_dialect(dialect);
+    }
+
     /// When on, `employees(...)` answers 403 (the role lacks the Employee permission).
     pub fn set_employee_forbidden(&self, on: bool) {
-        self.state().employee_forbidden = on;
+        self.state().switches.employee_forbidden = on;
     }
 
     /// When on, `incidents/$metadata` answers 204 No Content (a deleted custom field).
     pub fn set_metadata_no_content(&self, on: bool) {
-        self.state().metadata_no_content = on;
+        self.state().switches.metadata_no_content = on;
     }
 
     /// The activity history of an incident, with times. None if there is no such incident.

@@ -1,7 +1,7 @@
 //! `ivanti-sim`: run the simulated Ivanti tenant standalone (for the demo and manual tests).
 
-use clap::Parser;
-use ivanti_sim::{CustomField, Sim, SimConfig};
+use clap::{Parser, ValueEnum};
+use ivanti_sim::{CustomField, Dialect, Sim, SimConfig};
 
 /// A simulated Ivanti Neurons for ITSM tenant on 127.0.0.1.
 ///
@@ -53,6 +53,21 @@ struct Args {
     /// A mandatory field for creates; repeat for several. Default: Subject, Symptom, Status.
     #[arg(long = "mandatory-field")]
     mandatory_fields: Vec<String>,
+    /// Answer as live tenants do, or as Ivanti's guide shows (see tests/sim/README.md).
+    #[arg(long, value_enum, default_value_t = DialectArg::Live)]
+    dialect: DialectArg,
+    /// Serve the API only under this prefix, e.g. /HEAT (on-premises style); /_sim/ stays at the root.
+    #[arg(long, default_value = "")]
+    base_path: String,
+    /// Answer query strings longer than N bytes with IIS's 404.15 page.
+    #[arg(long)]
+    max_query_bytes: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum DialectArg {
+    Live,
+    Guide,
 }
 
 fn parse_custom(s: &str) -> anyhow::Result<CustomField> {
@@ -86,6 +101,12 @@ fn main() -> anyhow::Result<()> {
         employee_rec_id: a.employee_rec_id,
         first_incident_number: a.first_incident_number,
         daily_quota: a.daily_quota,
+        dialect: match a.dialect {
+            DialectArg::Live => Dialect::Live,
+            DialectArg::Guide => Dialect::Guide,
+        },
+        base_path: a.base_path,
+        max_query_bytes: a.max_query_bytes,
         ..SimConfig::default()
     };
     if !a.api_keys.is_empty() {
@@ -98,6 +119,7 @@ fn main() -> anyhow::Result<()> {
         cfg.custom_fields.push(parse_custom(c)?);
     }
     let sim = Sim::start(cfg)?;
+    // The banner names the root: /_sim/ lives there whatever the base path.
     println!("ivanti-sim listening on {}", sim.url());
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

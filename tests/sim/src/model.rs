@@ -78,6 +78,8 @@ fn infer(name: &str, sample: &Value) -> Field {
             return f("Edm.String", None, false)
         }
         "RecId" | "EventCIRecId" | "ProfileLink" => return f("Edm.String", Some(32), true),
+        // Derived as "Incident <number>: <Subject>", so it must hold a full Subject.
+        "SocialTextHeader" => return f("Edm.String", Some(300), false),
         _ => {}
     }
     if sample.is_boolean() {
@@ -329,5 +331,15 @@ mod tests {
         assert_eq!(s.fields[s.col("IncidentNumber")].edm_type, "Edm.Int32");
         assert_eq!(s.index("subject"), s.index("Subject"));
         assert!(s.metadata_xml().contains("<PropertyRef Name=\"RecId\" />"));
+    }
+
+    #[test]
+    fn sample_values_fit_their_max_length() {
+        let s = Schema::new(&SimConfig::default());
+        for (f, v) in s.fields.iter().zip(&s.template) {
+            if let (Some(m), Some(text)) = (f.max_length, v.as_str()) {
+                assert!(text.chars().count() <= m as usize, "{}: {text}", f.name);
+            }
+        }
     }
 }

@@ -1,9 +1,11 @@
 //! Routing, the Ivanti API handlers, faults and the `/_sim/` control API.
 
-use crate::faults::{Endpoint, Faults};
+use crate::faults::{EchoShape, Endpoint, Faults};
 use crate::http::{read_request, write_response, Delivery, ReadError, Request, Response};
+use crate::live;
 use crate::model::{self, EmployeeInfo, RecordOut, Schema};
 use crate::odata;
+use crate::switches::{Dialect, MissingOnUpdate, NoRows, OverMaxLength, Switches};
 use crate::{lock, Calls, IncidentView, LoggedRequest, Note, SimConfig, REQUEST_LOG_CAP};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -77,8 +79,9 @@ pub(crate) struct State {
     pub(crate) calls: Calls,
     pub(crate) requests: VecDeque<LoggedRequest>,
     pub(crate) faults: Faults,
-    pub(crate) employee_forbidden: bool,
-    pub(crate) metadata_no_content: bool,
+    pub(crate) switches: Switches,
+    /// Echoing 500s fired so far since the faults were last set (picks the next shape).
+    echo_seq: usize,
     quota_used: u64,
     quota_start: Instant,
     rng: Rng,
@@ -123,7 +126,11 @@ struct Cols {
 
 pub(crate) struct Shared {
     pub(crate) cfg: SimConfig,
+    /// `cfg.base_path` normalized: "" or "/Segment" (no trailing slash).
+    pub(crate) base_path: String,
     schema: Schema,
+    /// Per column: configured as a custom field (type-checked under the live dialect).
+    custom: Vec<bool>,
     cols: Cols,
     employee_body: String,
     employee: EmployeeInfo,
@@ -134,6 +141,38 @@ pub(crate) struct Shared {
 /// Who a request is authenticated as.
 struct Principal {
     user: String,
+}
+
+/// What happens to a call before the handler: a delay, maybe an answer instead.
+struct Begin {
+    delay: Duration,
+    early: Option<Response>,
+    /// Answered in front of the tenant (IIS), so no fault touches the answer.
+    filtered: bool,
+}
+
+impl Begin {
+    fn pass(delay: Duration) -> Begin {
+        Begin {
+            delay,
+            early: None,
+            filtered: false,
+        }
+    }
+    fn answer(delay: Duration, r: Response) -> Begin {
+        Begin {
+            delay,
+            early: Some(r),
+            filtered: false,
+        }
+    }
+    fn filtered(r: Response) -> Begin {
+        Begin {
+            delay: Duration::ZERO,
+            early: Some(r),
+            filtered: true,
+        }
+    }
 }
 
 impl Shared {
@@ -177,21 +216,46 @@ impl Shared {
             calls: Calls::default(),
             requests: VecDeque::new(),
             faults: Faults::default(),
-            employee_forbidden: false,
-            metadata_no_content: false,
+            switches: Switches {
+                max_query_bytes: cfg.max_query_bytes,
+                ..Switches::for_dialect(cfg.dialect)
+            },
+            echo_seq: 0,
             quota_used: 0,
             quota_start: Instant::now(),
             rng: Rng::seeded(),
         };
+        let base_path = normalize_base_path(&cfg.base_path);
+        let custom = schema
+            .fields
+            .iter()
+            .map(|f| {
+                cfg.custom_fields
+                    .iter()
+                    .any(|c| c.name.eq_ignore_ascii_case(&f.name))
+            })
+            .collect();
         Shared {
-            employee_body: model::employee_json(&cfg, &url),
+            employee_body: model::employee_json(&cfg, &format!("{url}{base_path}")),
             employee: model::employee_info(),
             metadata: schema.metadata_xml(),
+            base_path,
+            custom,
             cols,
             schema,
             cfg,
             state: Mutex::new(state),
         }
+    }
+
+    pub(crate) fn switches(&self) -> Switches {
+        self.lock().switches.clone()
+    }
+
+    pub(crate) fn set_faults(&self, faults: Faults) {
+        let mut st = self.lock();
+        st.faults = faults;
+        st.echo_seq = 0;
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
@@ -314,8 +378,9 @@ impl Shared {
 
     // ---- faults -------------------------------------------------------------
 
-    /// Counts and logs a call; decides the delay and any early answer (quota, 429, 5xx).
-    fn begin(&self, req: &Request, endpoint: Endpoint) -> (Duration, Option<Response>) {
+    /// Counts and logs a call; decides the delay and any early answer (IIS filtering,
+    /// quota, 429, 5xx).
+    fn begin(&self, req: &Request, endpoint: Endpoint) -> Begin {
         let mut st = self.lock();
         st.calls.bump(endpoint);
         if st.requests.len() >= REQUEST_LOG_CAP {
@@ -327,6 +392,20 @@ impl Shared {
             headers: req.headers.clone(),
             body: String::from_utf8_lossy(&req.body).into_owned(),
         });
+        if st
+            .switches
+            .max_query_bytes
+            .is_some_and(|max| req.query.len() > max)
+        {
+            // IIS refuses it before Ivanti sees it: no quota, no faults.
+            let r = Response {
+                status: 404,
+                content_type: Some("text/html"),
+                headers: Vec::new(),
+                body: live::IIS_404_15.as_bytes().to_vec(),
+            };
+            return Begin::filtered(r);
+        }
         if st.quota_start.elapsed() >= DAY {
             st.quota_start = Instant::now();
             st.quota_used = 0;
@@ -339,10 +418,10 @@ impl Shared {
                 .max(1);
             let r = Response::ivanti_error(429, "ISM_4029", RATE_LIMIT_TEXT)
                 .with_header("Retry-After", left.to_string());
-            return (Duration::ZERO, Some(r));
+            return Begin::answer(Duration::ZERO, r);
         }
         if !st.faults.applies_to(endpoint) {
-            return (Duration::ZERO, None);
+            return Begin::pass(Duration::ZERO);
         }
         let f = st.faults.clone();
         let delay = Duration::from_millis(f.latency_ms + st.rng.below(f.jitter_ms + 1));
@@ -364,7 +443,7 @@ impl Shared {
             if let Some(s) = f.retry_after_secs {
                 r = r.with_header("Retry-After", s.to_string());
             }
-            return (delay, Some(r));
+            return Begin::answer(delay, r);
         }
         if fire(
             &mut st.faults.server_error_next,
@@ -381,9 +460,54 @@ impl Shared {
                 &format!("ISM_{}", status * 10),
                 crate::http::reason(status),
             );
-            return (delay, Some(r));
+            return Begin::answer(delay, r);
         }
-        (delay, None)
+        if fire(
+            &mut st.faults.echo_secrets_next,
+            f.echo_secrets_fraction,
+            &mut st.rng,
+        ) {
+            let shape = f
+                .echo_secrets_shape
+                .unwrap_or(EchoShape::ALL[st.echo_seq % EchoShape::ALL.len()]);
+            st.echo_seq += 1;
+            return Begin::answer(delay, self.echo_secrets(req, endpoint, shape));
+        }
+        Begin::pass(delay)
+    }
+
+    /// An unhandled-exception 500 that repeats the caller's credential and the
+    /// session internals, as live tenants' unhandled exceptions do.
+    fn echo_secrets(&self, req: &Request, endpoint: Endpoint, shape: EchoShape) -> Response {
+        let login: Option<Value> = (endpoint == Endpoint::Login)
+            .then(|| serde_json::from_slice(&req.body).unwrap_or(Value::Null));
+        let submitted = |k: &str| {
+            login
+                .as_ref()
+                .and_then(|b| b.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let password = login
+            .as_ref()
+            .map(|_| submitted("password").unwrap_or_default());
+        let login_id = submitted("username").unwrap_or_else(|| self.cfg.username.clone());
+        let action = match endpoint {
+            Endpoint::Login => "Login",
+            Endpoint::Employee | Endpoint::GetOne => "GetObject",
+            Endpoint::Metadata => "GetMetadata",
+            Endpoint::Create | Endpoint::Update => "SaveObject",
+            Endpoint::Query => "Search",
+            Endpoint::Other => "PreDeleteObject",
+        };
+        let ctx = live::EchoContext {
+            authorization: req.header("authorization").unwrap_or_default(),
+            tenant: &self.cfg.tenant_host,
+            login_id: &login_id,
+            password: password.as_deref(),
+            action,
+        };
+        Response::ivanti_error(500, "ISM_5000", &live::echo_description(shape, &ctx))
     }
 
     /// Decides the faults that act on the answer. Returns None to drop the connection.
@@ -527,7 +651,8 @@ impl Shared {
     }
 
     fn employee(&self, id: &str) -> Response {
-        if self.lock().employee_forbidden {
+        let sw = self.switches();
+        if sw.employee_forbidden {
             return Response::ivanti_error(
                 403,
                 "ISM_4003",
@@ -536,6 +661,8 @@ impl Shared {
         }
         if id.eq_ignore_ascii_case(&self.cfg.employee_rec_id) {
             Response::json_bytes(200, self.employee_body.clone().into_bytes())
+        } else if sw.dialect == Dialect::Live {
+            invalid_key()
         } else {
             Response::ivanti_error(
                 404,
@@ -545,8 +672,25 @@ impl Shared {
         }
     }
 
-    fn metadata(&self) -> Response {
-        if self.lock().metadata_no_content {
+    fn metadata(&self, req: &Request) -> Response {
+        let sw = self.switches();
+        let accept = req
+            .header("accept")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if sw.dialect == Dialect::Live
+            && accept.contains("application/json")
+            && !accept.contains("xml")
+        {
+            // Live tenants try to negotiate CSDL into JSON and throw.
+            return Response {
+                status: 500,
+                content_type: Some("text/html; charset=utf-8"),
+                headers: Vec::new(),
+                body: live::METADATA_JSON_500.as_bytes().to_vec(),
+            };
+        }
+        if sw.metadata_no_content {
             return Response::empty(204);
         }
         Response {
@@ -579,6 +723,36 @@ impl Shared {
         Ok(out)
     }
 
+    /// Type checks (custom fields, live dialect) and MaxLength, before anything is stored.
+    fn check_values(&self, fields: &mut [(usize, Value)], sw: &Switches) -> Result<(), Response> {
+        let bad = |d: &str| Response::ivanti_error(400, "ISM_4000", d);
+        for (col, v) in fields.iter_mut() {
+            let f = &self.schema.fields[*col];
+            if sw.dialect == Dialect::Live && self.custom[*col] {
+                if let Some(e) = live::typed_value_error(f, v) {
+                    return Err(bad(&e));
+                }
+            }
+            let (Some(max), Value::String(text)) = (f.max_length, &mut *v) else {
+                continue;
+            };
+            let max = max as usize;
+            if text.chars().count() <= max {
+                continue;
+            }
+            match sw.over_max_length {
+                OverMaxLength::Truncate => *text = text.chars().take(max).collect(),
+                OverMaxLength::Refuse => {
+                    return Err(bad(&format!(
+                        "Field '{}' exceeds its maximum length of {max}",
+                        f.name
+                    )))
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn record_response(&self, status: u16, values: &[Value]) -> Response {
         let out = RecordOut {
             schema: &self.schema,
@@ -606,10 +780,13 @@ impl Shared {
 
     fn create(&self, req: &Request, who: &Principal) -> (Response, bool) {
         let bad = |d: &str| (Response::ivanti_error(400, "ISM_4000", d), false);
-        let fields = match self.fields(req) {
+        let mut fields = match self.fields(req) {
             Ok(f) => f,
             Err(r) => return (r, false),
         };
+        if let Err(r) = self.check_values(&mut fields, &self.switches()) {
+            return (r, false);
+        }
         let c = &self.cols;
         let value_of = |col: usize| fields.iter().rev().find(|(i, _)| *i == col).map(|(_, v)| v);
         let as_text = |v: &Value| match v {
@@ -697,27 +874,62 @@ impl Shared {
     }
 
     fn update(&self, req: &Request, id: &str, who: &Principal) -> (Response, bool) {
+        let sw = self.switches();
+        let missing = || {
+            let r = match sw.missing_on_update {
+                MissingOnUpdate::InvalidKey => invalid_key(),
+                MissingOnUpdate::CannotBeFound => Response::ivanti_error(
+                    400,
+                    "ISM_4000",
+                    &format!("Record '{id}' cannot be found in the business object 'incident'"),
+                ),
+            };
+            (r, false)
+        };
         let key = id.to_ascii_uppercase();
         let exists = self.lock().by_rec.contains_key(&key);
         if !exists {
-            let msg = format!("Record '{id}' cannot be found");
-            return (Response::ivanti_error(400, "ISM_4000", &msg), false);
+            return missing();
         }
-        let fields = match self.fields(req) {
+        let mut fields = match self.fields(req) {
             Ok(f) => f,
             Err(r) => return (r, false),
         };
+        if let Err(r) = self.check_values(&mut fields, &sw) {
+            return (r, false);
+        }
         let c = &self.cols;
         let now = crate::time::iso_now();
         let mut st = self.lock();
-        let Some(&i) = st.by_rec.get(&key) else {
-            let msg = format!("Record '{id}' cannot be found");
-            return (Response::ivanti_error(400, "ISM_4000", &msg), false);
+        let Some(inc) = st
+            .by_rec
+            .get(&key)
+            .copied()
+            .and_then(|i| st.incidents[i].as_mut())
+        else {
+            return missing();
         };
-        let Some(inc) = st.incidents[i].as_mut() else {
-            let msg = format!("Record '{id}' cannot be found");
-            return (Response::ivanti_error(400, "ISM_4000", &msg), false);
-        };
+        if sw.prompt_on_skipped_status {
+            let from = inc.values[c.status].as_str().unwrap_or_default();
+            let to = fields
+                .iter()
+                .rev()
+                .find(|(col, _)| *col == c.status)
+                .map(|(_, v)| v.as_str().unwrap_or_default());
+            if let Some(to) = to.filter(|to| !live::status_step_allowed(from, to)) {
+                let r = Response::json(
+                    400,
+                    &json!({
+                        "code": "ISM_4000",
+                        "description": "DataLayer.PromptException",
+                        "message": [format!(
+                            "DataLayer.PromptException: Changing Status from '{from}' to '{to}' needs an answer to a workflow prompt"
+                        )],
+                    }),
+                );
+                return (r, false);
+            }
+        }
         for (col, v) in fields {
             if col == c.new_notes {
                 let t = match &v {
@@ -761,6 +973,7 @@ impl Shared {
         };
         match values {
             Some(v) => self.record_response(200, &v),
+            None if self.switches().dialect == Dialect::Live => invalid_key(),
             None => Response::ivanti_error(404, "ISM_4004", &format!("Record '{id}' not found")),
         }
     }
@@ -871,6 +1084,16 @@ impl Shared {
                 .collect();
             (matched.len(), rows)
         };
+        if rows.is_empty() {
+            match self.switches().no_rows {
+                NoRows::EmptyBody => return Response::empty(200),
+                NoRows::NoContent => return Response::empty(204),
+                NoRows::NoInstances => {
+                    return Response::json(200, &json!({"value": "No instances found."}))
+                }
+                NoRows::EmptyArray => {}
+            }
+        }
         let out = QueryOut {
             schema: &self.schema,
             count,
@@ -894,7 +1117,7 @@ impl Shared {
         };
         match route {
             Route::Employee(id) => (self.employee(id), false),
-            Route::Metadata => (self.metadata(), false),
+            Route::Metadata => (self.metadata(req), false),
             Route::Create => self.create(req, &who),
             Route::Update(id) => self.update(req, id, &who),
             Route::GetOne(id) => (self.get_one(id), false),
@@ -976,36 +1199,27 @@ impl Shared {
             ("GET", ["faults"]) => Response::json(200, &json!(self.lock().faults)),
             ("PUT" | "POST", ["faults"]) => match serde_json::from_value::<Faults>(body) {
                 Ok(f) => {
-                    self.lock().faults = f.clone();
+                    self.set_faults(f.clone());
                     Response::json(200, &json!(f))
                 }
                 Err(e) => Response::json(400, &json!({"error": format!("invalid faults: {e}")})),
             },
             ("DELETE", ["faults"]) => {
-                self.lock().faults = Faults::default();
+                self.set_faults(Faults::default());
                 ok()
             }
-            ("GET", ["switches"]) => {
-                let st = self.lock();
-                Response::json(
-                    200,
-                    &json!({"employee_forbidden": st.employee_forbidden,
-                            "metadata_no_content": st.metadata_no_content}),
-                )
-            }
+            ("GET", ["switches"]) => Response::json(200, &json!(self.switches())),
             ("POST" | "PUT", ["switches"]) => {
                 let mut st = self.lock();
-                if let Some(b) = body.get("employee_forbidden").and_then(Value::as_bool) {
-                    st.employee_forbidden = b;
+                match st.switches.apply_json(&body) {
+                    Ok(s) => {
+                        st.switches = s;
+                        Response::json(200, &json!(st.switches))
+                    }
+                    Err(e) => {
+                        Response::json(400, &json!({"error": format!("invalid switches: {e}")}))
+                    }
                 }
-                if let Some(b) = body.get("metadata_no_content").and_then(Value::as_bool) {
-                    st.metadata_no_content = b;
-                }
-                Response::json(
-                    200,
-                    &json!({"employee_forbidden": st.employee_forbidden,
-                            "metadata_no_content": st.metadata_no_content}),
-                )
             }
             ("GET", ["config"]) => Response::json(200, &json!(self.cfg)),
             _ => Response::json(404, &json!({"error": "unknown control endpoint"})),
@@ -1071,12 +1285,17 @@ impl Route {
     }
 }
 
+/// A get-by-key (or, live, a PATCH) of a record that does not exist.
+fn invalid_key() -> Response {
+    Response::ivanti_error(400, "ISM_4000", "Invalid key")
+}
+
 fn route_error(route: &Route) -> Response {
     match route {
         Route::MethodNotAllowed => {
             Response::ivanti_error(405, "ISM_4005", "The requested method is not allowed")
         }
-        _ => Response::ivanti_error(404, "ISM_4004", "The requested resource was not found"),
+        _ => Response::ivanti_error(404, "ISM_4004", "Requested resource not found"),
     }
 }
 
@@ -1092,6 +1311,27 @@ fn key_of<'a>(segment: &'a str, name: &str) -> Option<&'a str> {
         .and_then(|s| s.strip_suffix('\''))
         .unwrap_or(inner);
     Some(inner)
+}
+
+/// `cfg.base_path` as routes compare it: "" or "/HEAT" (leading slash, none trailing).
+fn normalize_base_path(p: &str) -> String {
+    let p = p.trim().trim_matches('/');
+    if p.is_empty() {
+        String::new()
+    } else {
+        format!("/{p}")
+    }
+}
+
+/// The path below the base path; None when the path lies outside it.
+/// IIS matches paths case-insensitively, so `/heat/api/...` is served too.
+fn strip_base<'a>(base: &str, path: &'a str) -> Option<&'a str> {
+    if base.is_empty() {
+        return Some(path);
+    }
+    let head = path.get(..base.len())?;
+    let rest = &path[base.len()..];
+    (head.eq_ignore_ascii_case(base) && (rest.is_empty() || rest.starts_with('/'))).then_some(rest)
 }
 
 fn route(method: &str, path: &str) -> Route {
@@ -1201,13 +1441,22 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>) {
             }
             continue;
         }
-        let route = route(&req.method, &req.path);
+        let route = match strip_base(&shared.base_path, &req.path) {
+            Some(p) => route(&req.method, p),
+            None => Route::NotFound,
+        };
         let endpoint = route.endpoint();
-        let (delay, early) = shared.begin(&req, endpoint);
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
+        let begin = shared.begin(&req, endpoint);
+        if !begin.delay.is_zero() {
+            tokio::time::sleep(begin.delay).await;
         }
-        let (resp, committed) = match early {
+        let (resp, committed) = match begin.early {
+            Some(r) if begin.filtered => {
+                if !write_response(&mut wr, &r, keep, Delivery::default()).await {
+                    break;
+                }
+                continue;
+            }
             Some(r) => (r, false),
             None => shared.handle(&req, &route),
         };

@@ -64,21 +64,30 @@ fn configured_employee_rec_id() {
     );
     assert_eq!(r.json()["RecId"], "0123456789ABCDEF0123456789ABCDEF");
     let r = call(&sim.url(), "GET", &employee_url(EMPLOYEE), Some(&a), None);
-    assert_ivanti_error(&r, 404, "ISM_4004");
+    assert_eq!(assert_ivanti_error(&r, 400, "ISM_4000"), "Invalid key");
 }
 
 #[test]
-fn employee_unknown_404_and_forbidden_403() {
+fn employee_unknown_and_forbidden_403() {
     let sim = start();
     let a = api_key_auth();
-    let r = call(
-        &sim.url(),
-        "GET",
-        &employee_url("00000000000000000000000000000000"),
-        Some(&a),
-        None,
+    let unknown = || {
+        call(
+            &sim.url(),
+            "GET",
+            &employee_url("00000000000000000000000000000000"),
+            Some(&a),
+            None,
+        )
+    };
+    // Live tenants have no 404 for a missing key; the guide's dialect does.
+    assert_eq!(
+        assert_ivanti_error(&unknown(), 400, "ISM_4000"),
+        "Invalid key"
     );
-    assert_ivanti_error(&r, 404, "ISM_4004");
+    sim.set_dialect(ivanti_sim::Dialect::Guide);
+    assert_ivanti_error(&unknown(), 404, "ISM_4004");
+    sim.set_dialect(ivanti_sim::Dialect::Live);
     sim.set_employee_forbidden(true);
     let r = call(&sim.url(), "GET", &employee_url(EMPLOYEE), Some(&a), None);
     assert_ivanti_error(&r, 403, "ISM_4003");

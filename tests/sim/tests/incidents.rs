@@ -1,6 +1,6 @@
 mod common;
 use common::*;
-use ivanti_sim::{CustomField, Sim, SimConfig};
+use ivanti_sim::{CustomField, Dialect, MissingOnUpdate, Sim, SimConfig, Switches};
 use serde_json::{json, Map, Value};
 
 const INCIDENTS: &str = "/api/odata/businessobject/incidents";
@@ -153,14 +153,22 @@ fn first_incident_number_is_configurable_and_get_one_works() {
         None,
     );
     assert_eq!(r.status, 200);
-    let r = call(
-        &sim.url(),
-        "GET",
-        &format!("{INCIDENTS}('00000000000000000000000000000000')"),
-        Some(&api_key_auth()),
-        None,
+    let missing = || {
+        call(
+            &sim.url(),
+            "GET",
+            &format!("{INCIDENTS}('00000000000000000000000000000000')"),
+            Some(&api_key_auth()),
+            None,
+        )
+    };
+    assert_eq!(
+        missing().json(),
+        json!({"code":"ISM_4000","description":"Invalid key","message":["Invalid key"]})
     );
-    assert_ivanti_error(&r, 404, "ISM_4004");
+    assert_eq!(missing().status, 400);
+    sim.set_dialect(Dialect::Guide);
+    assert_ivanti_error(&missing(), 404, "ISM_4004");
 }
 
 fn post(sim: &Sim, body: Value) -> Resp {
@@ -307,34 +315,41 @@ fn patch_appends_notes_and_answers_the_record() {
 #[test]
 fn patch_unknown_rec_id_body_is_exact() {
     let sim = start();
-    let r = call(
-        &sim.url(),
-        "PATCH",
-        &format!("{INCIDENTS}('0123456789ABCDEF0123456789ABCDEF')"),
-        Some(&api_key_auth()),
-        Some(r#"{"NewNotes":"x"}"#),
-    );
-    assert_eq!(r.status, 400);
-    assert_eq!(
-        r.json(),
-        json!({"code":"ISM_4000","description":"Record '0123456789ABCDEF0123456789ABCDEF' cannot be found","message":["Record '0123456789ABCDEF0123456789ABCDEF' cannot be found"]})
-    );
-    // A deleted incident is gone the same way.
+    let patch = |id: &str| {
+        call(
+            &sim.url(),
+            "PATCH",
+            &format!("{INCIDENTS}('{id}')"),
+            Some(&api_key_auth()),
+            Some(r#"{"NewNotes":"x"}"#),
+        )
+    };
+    let unknown = "0123456789ABCDEF0123456789ABCDEF";
+    let invalid_key =
+        json!({"code":"ISM_4000","description":"Invalid key","message":["Invalid key"]});
+    let r = patch(unknown);
+    assert_eq!((r.status, r.json()), (400, invalid_key.clone()));
+    // The documented wording, live.
+    sim.set_switches(Switches {
+        missing_on_update: MissingOnUpdate::CannotBeFound,
+        ..sim.switches()
+    });
+    let cannot = |id: &str| {
+        let d = format!("Record '{id}' cannot be found in the business object 'incident'");
+        json!({"code":"ISM_4000","description":d,"message":[d]})
+    };
+    let r = patch(unknown);
+    assert_eq!((r.status, r.json()), (400, cannot(unknown)));
+    // A deleted incident is gone the same way, in either dialect.
     let rec = create(&sim, "to delete");
     assert!(sim.delete_incident(10001));
     assert!(!sim.delete_incident(10001));
     let id = rec["RecId"].as_str().unwrap();
-    let r = call(
-        &sim.url(),
-        "PATCH",
-        &format!("{INCIDENTS}('{id}')"),
-        Some(&api_key_auth()),
-        Some(r#"{"NewNotes":"x"}"#),
-    );
-    assert_eq!(
-        r.json()["description"],
-        format!("Record '{id}' cannot be found")
-    );
+    sim.set_dialect(Dialect::Live);
+    assert_eq!(patch(id).json(), invalid_key);
+    sim.set_dialect(Dialect::Guide);
+    let r = patch(id);
+    assert_eq!((r.status, r.json()), (400, cannot(id)));
 }
 
 #[test]

@@ -55,6 +55,10 @@ impl Conn {
     }
 
     /// Sends a request; reads the answer by Content-Length.
+    ///
+    /// Without an `Accept` among `headers` it sends `application/json`, or
+    /// `application/xml` for `$metadata` (live tenants answer 500 to JSON there);
+    /// an `Accept` header with an empty value sends none.
     pub fn send(
         &mut self,
         method: &str,
@@ -62,8 +66,19 @@ impl Conn {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> std::io::Result<Resp> {
-        let mut req = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: netskope-ce-5.0.1-cto-ivanti-v1.0.0\r\nAccept: application/json\r\n");
-        for (k, v) in headers {
+        let mut req = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: netskope-ce-5.0.1-cto-ivanti-v1.0.0\r\n");
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("accept"))
+        {
+            let accept = if target.contains("$metadata") || target.contains("%24metadata") {
+                "application/xml"
+            } else {
+                "application/json"
+            };
+            req.push_str(&format!("Accept: {accept}\r\n"));
+        }
+        for (k, v) in headers.iter().filter(|(_, v)| !v.is_empty()) {
             req.push_str(&format!("{k}: {v}\r\n"));
         }
         let body = body.unwrap_or("");
