@@ -1497,6 +1497,19 @@ mod tests {
     }
 
     #[test]
+    fn base_paths() {
+        assert_eq!(normalize_base_path(""), "");
+        assert_eq!(normalize_base_path("/"), "");
+        assert_eq!(normalize_base_path("HEAT/"), "/HEAT");
+        assert_eq!(strip_base("", "/api/x"), Some("/api/x"));
+        assert_eq!(strip_base("/HEAT", "/heat/api/x"), Some("/api/x"));
+        assert_eq!(strip_base("/HEAT", "/HEAT"), Some(""));
+        assert_eq!(strip_base("/HEAT", "/HEATX/api/x"), None);
+        assert_eq!(strip_base("/HEAT", "/api/x"), None);
+        assert_eq!(strip_base("/HEAT", "/é"), None);
+    }
+
+    #[test]
     fn base64url() {
         assert_eq!(
             b64url(b"{\"alg\":\"RS256\",\"typ\":\"JWT\"}"),

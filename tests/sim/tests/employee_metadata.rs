@@ -207,6 +207,7 @@ fn metadata_edmx() {
     assert_eq!(t("Status"), ("Edm.String", Some(32)));
     assert_eq!(t("Status_Valid"), ("Edm.String", Some(32)));
     assert_eq!(t("Symptom"), ("Edm.String", None));
+    assert_eq!(t("SocialTextHeader"), ("Edm.String", Some(300)));
     assert_eq!(t("NewNotes"), ("Edm.String", None));
     assert_eq!(t("CreatedDateTime"), ("Edm.DateTimeOffset", None));
     assert_eq!(t("IsVIP"), ("Edm.Boolean", None));
