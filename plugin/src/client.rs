@@ -4,11 +4,14 @@
 
 use crate::auth;
 use crate::config::{Config, Credentials};
-use crate::errors::{bad_response, classify, invalid_config, invalid_input, is_record_not_found};
+use crate::errors::{
+    bad_response, classify, invalid_config, invalid_input, is_record_not_found, is_too_long, Action,
+};
 use crate::mapping::{create_payload, marker, update_payload};
 use crate::odata::{batches, encode, numbers_filter, parse_task_id, query, quote, task_id};
 use crate::status::task_state;
 use crate::transport::{Method, Request, Response, Transport, TransportError};
+use crate::typing::Schema;
 use crate::wire::{self, Page, Record, Rows, Scalar};
 use crate::wit::{Error, FieldValue, Task, TaskState};
 
@@ -17,16 +20,21 @@ pub const MAX_RETRIES: u32 = 3;
 /// A Retry-After longer than this is handed back to the caller instead
 /// of being slept through inside one call.
 pub const MAX_INLINE_WAIT_SECS: u32 = 300;
+/// Added to the tenant's request limit before a lost create is looked for.
+const SETTLE_MARGIN_SECS: u64 = 5;
 
 const INCIDENTS: &str = "/api/odata/businessobject/incidents";
 const METADATA: &str = "/api/odata/incidents/$metadata";
+const JSON: &str = "application/json";
+/// Live tenants answer `$metadata` asked as JSON with a 500.
+const XML: &str = "application/xml";
+const SYNC_SELECT: &str = "IncidentNumber,RecId,Status,Owner";
+/// A live tenant's `value` when a collection has no rows.
+const NO_INSTANCES: &str = "No instances found.";
 /// Longest Status and Owner the plugin accepts from a record: Ivanti's
 /// are short names, so anything longer is not an Ivanti record.
 const MAX_STATUS_CHARS: usize = 256;
 const MAX_OWNER_CHARS: usize = 256;
-const SYNC_SELECT: &str = "IncidentNumber,RecId,Status,Owner";
-/// A live tenant's `value` when a collection has no rows.
-const NO_INSTANCES: &str = "No instances found.";
 
 /// A failed call, and whether the request may have reached the tenant.
 struct CallError {
@@ -40,26 +48,61 @@ impl From<Error> for CallError {
     }
 }
 
+/// A page of records, or the tenant's refusal of the query for its length.
+enum Fetched {
+    Rows(Vec<Record>, Vec<u8>),
+    TooLong,
+}
+
 pub struct Client<T: Transport> {
     pub config: Config,
     transport: T,
     authorization: Option<String>,
     calls: u64,
+    /// `$metadata`, read at most once a session (None: not yet asked).
+    schema: Option<Schema>,
+    /// Incidents per sync query; halved for the session when the tenant
+    /// refuses a query for its length.
+    sync_batch: u32,
+    /// What the last create or update changed on the way (cut values).
+    warnings: Vec<String>,
 }
 
 impl<T: Transport> Client<T> {
     pub fn new(config: Config, transport: T) -> Self {
+        match &config.credentials {
+            Credentials::Basic { password, .. } => crate::redact::pin(password),
+            Credentials::ApiKey(key) => crate::redact::pin(key),
+        }
         Client {
+            sync_batch: config.batch_size,
             config,
             transport,
             authorization: None,
             calls: 0,
+            schema: None,
+            warnings: Vec::new(),
         }
     }
 
-    /// Requests sent so far (each attempt counts: it costs quota).
+    /// What the last create or update changed on the way.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Requests that reached the network (each attempt counts: it costs
+    /// quota); one that was never sent costs nothing and is not counted.
     pub fn calls(&self) -> u64 {
         self.calls
+    }
+
+    /// The timeout of a request: writes wait for the tenant's workflows.
+    fn timeout(&self, method: Method, path: &str) -> u32 {
+        if method == Method::Get || path == auth::LOGIN_PATH {
+            self.config.request_timeout_secs
+        } else {
+            self.config.write_timeout_secs
+        }
     }
 
     fn send(
@@ -69,10 +112,15 @@ impl<T: Transport> Client<T> {
         authorization: Option<&str>,
         body: Option<&[u8]>,
     ) -> Result<Response, TransportError> {
+        let accept = if path.ends_with("$metadata") {
+            XML
+        } else {
+            JSON
+        };
         let mut headers = vec![
             ("User-Agent".to_owned(), crate::user_agent()),
-            ("Accept".to_owned(), "application/json".to_owned()),
-            ("Content-Type".to_owned(), "application/json".to_owned()),
+            ("Accept".to_owned(), accept.to_owned()),
+            ("Content-Type".to_owned(), JSON.to_owned()),
         ];
         if let Some(a) = authorization {
             headers.push(("Authorization".to_owned(), a.to_owned()));
@@ -82,12 +130,17 @@ impl<T: Transport> Client<T> {
             url: format!("{}{path}", self.config.tenant.base),
             headers,
             body: body.map(<[u8]>::to_vec),
+            timeout_secs: self.timeout(method, path),
         };
-        self.calls += 1;
-        self.transport.send(&request)
+        let answer = self.transport.send(&request);
+        if !matches!(answer, Err(TransportError::NotSent(_))) {
+            self.calls += 1;
+        }
+        answer
     }
 
-    fn transport_error(action: &str, e: TransportError) -> CallError {
+    fn transport_error(action: Action, e: TransportError) -> CallError {
+        let action = action.text();
         match e {
             TransportError::TooLarge => CallError {
                 error: Error::BadResponse(format!(
@@ -123,7 +176,7 @@ impl<T: Transport> Client<T> {
             unreachable!("login is only for basic authentication")
         };
         let body = auth::login_body(&self.config.tenant.host, username, password, role);
-        let action = "log in";
+        let action = Action::Login;
         let mut retries = 0;
         loop {
             let resp = self
@@ -134,9 +187,11 @@ impl<T: Transport> Client<T> {
                     // The answer is (or holds) a session key: never quote it.
                     let header = auth::header_from_login(&resp.body, &self.config.tenant.host).map_err(|why| {
                         Error::BadResponse(format!(
-                            "Ivanti's answer to {action} could not be read ({why}; not quoted, as it may hold a session key): check that the tenant URL points at Ivanti Neurons for ITSM"
+                            "Ivanti's answer to {} could not be read ({why}; not quoted, as it may hold a session key): check that the tenant URL points at Ivanti Neurons for ITSM",
+                            action.text()
                         ))
                     })?;
+                    crate::redact::session_key(header.trim_start_matches("Bearer "));
                     self.authorization = Some(header.clone());
                     return Ok(header);
                 }
@@ -170,7 +225,8 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    fn unauthorized(&self, action: &str) -> Error {
+    fn unauthorized(&self, action: Action) -> Error {
+        let action = action.text();
         match self.config.credentials {
             Credentials::ApiKey(_) => Error::Unauthorized(format!(
                 "Ivanti did not accept the API key to {action} (401): check the key in Settings > Security Controls > API Keys, that it is not revoked, and that it belongs to the plugin's role"
@@ -186,7 +242,7 @@ impl<T: Transport> Client<T> {
     /// on 5xx when `resend_on_5xx`. Other answers are returned as they are.
     fn call(
         &mut self,
-        action: &str,
+        action: Action,
         method: Method,
         path: &str,
         body: Option<&[u8]>,
@@ -230,12 +286,12 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    /// Reads the answer's body as `T`.
-    fn read<'a, V: serde::Deserialize<'a>>(action: &str, resp: &'a Response) -> Result<V, Error> {
+    /// Reads the answer's body as `V`.
+    fn read<'a, V: serde::Deserialize<'a>>(action: Action, resp: &'a Response) -> Result<V, Error> {
         wire::read(&resp.body).map_err(|why| bad_response(action, &why, &resp.body))
     }
 
-    fn task_from_record(&self, action: &str, record: &Record, raw: &[u8]) -> Result<Task, Error> {
+    fn task_from_record(&self, action: Action, record: &Record, raw: &[u8]) -> Result<Task, Error> {
         let number = match &record.incident_number {
             Scalar::Unsigned(n) => Some(*n),
             Scalar::Text(s) => crate::odata::incident_number(s),
@@ -285,13 +341,16 @@ impl<T: Transport> Client<T> {
         })
     }
 
-    /// GETs a page of records, and the body for errors. Live tenants say
-    /// "no rows" in several ways (ivanti-live-notes, Reading collections):
-    /// a 204, an empty 200 body, or `{"value":"No instances found."}`.
-    fn page(&mut self, action: &str, path: &str) -> Result<(Vec<Record>, Vec<u8>), Error> {
+    /// GETs a page of records. Live tenants say "no rows" in several ways
+    /// (ivanti-live-notes, Reading collections): a 204, an empty 200 body,
+    /// or `{"value":"No instances found."}`.
+    fn fetch(&mut self, action: Action, path: &str) -> Result<Fetched, Error> {
         let resp = self
             .call(action, Method::Get, path, None, true)
             .map_err(|e| e.error)?;
+        if is_too_long(resp.status, &resp.body) {
+            return Ok(Fetched::TooLong);
+        }
         if !(200..300).contains(&resp.status) {
             return Err(classify(
                 action,
@@ -301,11 +360,11 @@ impl<T: Transport> Client<T> {
             ));
         }
         if resp.status == 204 || resp.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok((Vec::new(), resp.body));
+            return Ok(Fetched::Rows(Vec::new(), resp.body));
         }
         match Self::read::<Page>(action, &resp)?.value {
-            Rows::Records(records) => Ok((records, resp.body)),
-            Rows::Text(t) if t.trim() == NO_INSTANCES => Ok((Vec::new(), resp.body)),
+            Rows::Records(records) => Ok(Fetched::Rows(records, resp.body)),
+            Rows::Text(t) if t.trim() == NO_INSTANCES => Ok(Fetched::Rows(Vec::new(), resp.body)),
             _ => Err(bad_response(action, "no value array", &resp.body)),
         }
     }
@@ -318,9 +377,27 @@ impl<T: Transport> Client<T> {
         )
     }
 
-    /// Credentials and the employee RecID, against the tenant.
+    /// Credentials and the employee RecID, against the tenant. A 404 from a
+    /// tenant URL without `/HEAT` that answers under it says so.
     pub fn check(&mut self) -> Result<(), Error> {
-        let action = "look up the employee";
+        match self.check_employee() {
+            Err(Error::NotFound(m)) => match self.heat_base() {
+                Some(heat) => Err(invalid_config(
+                    crate::config::AUTH,
+                    "tenant_url",
+                    format!(
+                        "Ivanti answered 404 under {} but answers under {heat}: this tenant serves its API under /HEAT; use {heat}",
+                        self.config.tenant.base
+                    ),
+                )),
+                None => Err(Error::NotFound(m)),
+            },
+            other => other,
+        }
+    }
+
+    fn check_employee(&mut self) -> Result<(), Error> {
+        let action = Action::Employee;
         let path = format!(
             "/api/odata/businessobject/employees('{}')",
             self.config.employee_rec_id
@@ -330,7 +407,7 @@ impl<T: Transport> Client<T> {
             .map_err(|e| e.error)?;
         match resp.status {
             200..=299 => Self::read::<serde::de::IgnoredAny>(action, &resp).map(|_| ()),
-            400 | 404 => Err(invalid_config(
+            400 => Err(invalid_config(
                 crate::config::AUTH,
                 "employee_rec_id",
                 format!(
@@ -345,21 +422,67 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    /// The incident's mapping fields from `$metadata`.
+    /// `<tenant>/HEAT` when the tenant URL lacks it and that path answers
+    /// (anything but a 404: a 401 to this unauthenticated probe will do).
+    fn heat_base(&mut self) -> Option<String> {
+        let base = self.config.tenant.base.clone();
+        if base.to_ascii_lowercase().ends_with("/heat") {
+            return None;
+        }
+        let path = format!(
+            "/HEAT/api/odata/businessobject/employees('{}')",
+            self.config.employee_rec_id
+        );
+        match self.send(Method::Get, &path, None, None) {
+            Ok(resp) if resp.status != 404 => Some(format!("{base}/HEAT")),
+            _ => None,
+        }
+    }
+
+    /// The incident's mapping fields from `$metadata`, read once a session.
     pub fn fields(&mut self) -> Result<Vec<crate::wit::MappingField>, Error> {
-        let action = "read the incident fields ($metadata)";
+        if let Some(schema) = &self.schema {
+            if !schema.fields().is_empty() {
+                return Ok(schema.fields().to_vec());
+            }
+        }
+        let action = Action::Fields;
         let resp = self
             .call(action, Method::Get, METADATA, None, true)
             .map_err(|e| e.error)?;
-        match resp.status {
-            204 => Err(Error::Rejected(crate::wit::Rejection {
+        let mut fields = match resp.status {
+            204 => return Err(Error::Rejected(crate::wit::Rejection {
                 status: 204,
                 code: None,
                 message: "Ivanti returned no incident fields (204 No Content): a custom field may have been deleted in Business Objects > Incidents; create the same field again or contact the Ivanti team".into(),
             })),
-            200..=299 => crate::metadata::parse(&resp.body).map_err(|why| bad_response(action, &why, &resp.body)),
-            status => Err(classify(action, status, &resp.body, resp.retry_after())),
+            200..=299 => crate::metadata::parse(&resp.body).map_err(|why| bad_response(action, &why, &resp.body))?,
+            status => return Err(classify(action, status, &resp.body, resp.retry_after())),
+        };
+        for f in &mut fields {
+            f.updatable = f.updatable
+                && self
+                    .config
+                    .updatable
+                    .iter()
+                    .any(|u| u.eq_ignore_ascii_case(&f.name));
         }
+        self.schema = Some(Schema::new(fields.clone()));
+        Ok(fields)
+    }
+
+    /// The schema values are typed and cut by. Asked once a session; when
+    /// `$metadata` cannot be had, values go as text (Ivanti then names a
+    /// field it refuses), unless the credentials themselves failed.
+    fn schema(&mut self) -> Result<Schema, Error> {
+        if self.schema.is_none() {
+            match self.fields() {
+                Ok(_) => {}
+                Err(e @ (Error::Unauthorized(_) | Error::RateLimited(_))) => return Err(e),
+                Err(_) => self.schema = Some(Schema::default()),
+            }
+        }
+        Ok(self.schema.clone().unwrap_or_default())
     }
 
     /// Looks for the incident a lost create may have made, by its marker.
@@ -369,7 +492,7 @@ impl<T: Transport> Client<T> {
         profile: &str,
         marker: &str,
     ) -> Result<Option<Task>, Error> {
-        let action = "look for an incident whose create got no answer";
+        let action = Action::Lookup;
         let filter = format!(
             "Subject eq {} and ProfileLink_RecID eq {}",
             quote(subject),
@@ -384,7 +507,14 @@ impl<T: Transport> Client<T> {
                 ("$select", format!("{SYNC_SELECT},Symptom")),
             ])
         );
-        let (records, body) = self.page(action, &path)?;
+        let (records, body) = match self.fetch(action, &path)? {
+            Fetched::Rows(records, body) => (records, body),
+            Fetched::TooLong => return Err(Error::Rejected(crate::wit::Rejection {
+                status: 414,
+                code: None,
+                message: "Ivanti refused the lookup of a create that got no answer because its query (the Subject) is too long for the tenant's web server; shorten the Subject mapping, and check Ivanti for the incident before running again".into(),
+            })),
+        };
         let found = records.iter().find(|r| {
             r.symptom
                 .as_str()
@@ -395,17 +525,49 @@ impl<T: Transport> Client<T> {
             .transpose()
     }
 
+    /// Waits until a create sent at `sent_ms` can no longer commit: the
+    /// tenant stops any request after its limit (90 s), so a lookup before
+    /// then may miss an incident still being made, and a re-post would
+    /// duplicate it.
+    fn settle(&mut self, sent_ms: u64, at_least_secs: u32) {
+        let limit_ms = (u64::from(self.config.tenant_limit_secs) + SETTLE_MARGIN_SECS) * 1000;
+        let elapsed = self.transport.now_ms().saturating_sub(sent_ms);
+        let settle_secs = limit_ms.saturating_sub(elapsed).div_ceil(1000);
+        let wait = settle_secs.max(u64::from(at_least_secs));
+        self.transport
+            .sleep(u32::try_from(wait).unwrap_or(u32::MAX));
+    }
+
     /// Creates an incident. Checked before any call; after a timeout or
-    /// a 5xx the incident is looked for before anything is posted again.
+    /// a 5xx the incident is looked for, once the tenant can no longer be
+    /// making it, before anything is posted again.
     pub fn create(&mut self, alert_id: &str, values: &[FieldValue]) -> Result<Task, Error> {
-        let action = "create the incident";
-        let body = create_payload(values, &self.config.employee_rec_id, alert_id)?;
+        let action = Action::Create;
+        // Checked offline first: a wrong mapping costs no call.
+        create_payload(
+            values,
+            &self.config.employee_rec_id,
+            alert_id,
+            self.config.marker,
+            &Schema::default(),
+        )?;
+        let schema = self.schema()?;
+        let prepared = create_payload(
+            values,
+            &self.config.employee_rec_id,
+            alert_id,
+            self.config.marker,
+            &schema,
+        )?;
+        self.warnings = prepared.warnings;
+        let body = prepared.body;
         let subject = body.get("Subject").unwrap_or_default().to_owned();
         let profile = body.get("ProfileLink").unwrap_or_default().to_owned();
         let mark = marker(alert_id);
         let bytes = body.to_json();
         let mut retries = 0;
         loop {
+            let sent_ms = self.transport.now_ms();
             let (error, asked) =
                 match self.call(action, Method::Post, INCIDENTS, Some(&bytes), false) {
                     Ok(resp) if (200..300).contains(&resp.status) => {
@@ -427,6 +589,11 @@ impl<T: Transport> Client<T> {
                     Err(CallError { error, lost: true }) => (error, None),
                     Err(CallError { error, .. }) => return Err(error),
                 };
+            // The create may have been made: without the marker it cannot
+            // be looked for, so it is never posted again.
+            if !self.config.marker {
+                return Err(outcome_unknown(error));
+            }
             let wait = self.wait(asked);
             if retries >= MAX_RETRIES || wait > MAX_INLINE_WAIT_SECS {
                 return Err(match error {
@@ -440,7 +607,7 @@ impl<T: Transport> Client<T> {
                 });
             }
             retries += 1;
-            self.transport.sleep(wait);
+            self.settle(sent_ms, wait);
             if let Some(task) = self.find_created(&subject, &profile, &mark)? {
                 return Ok(task);
             }
@@ -454,20 +621,43 @@ impl<T: Transport> Client<T> {
         alert_id: &str,
         values: &[FieldValue],
     ) -> Result<Option<Task>, Error> {
-        let body = create_payload(values, &self.config.employee_rec_id, alert_id)?;
-        let subject = body.get("Subject").unwrap_or_default().to_owned();
-        let profile = body.get("ProfileLink").unwrap_or_default().to_owned();
+        if !self.config.marker {
+            return Err(invalid_config(
+                crate::config::AUTH,
+                "create_marker",
+                "an interrupted create cannot be looked for with the create reference line off: check Ivanti for the alert's incident before creating it again, or turn create_marker on",
+            ));
+        }
+        let schema = self.schema()?;
+        let prepared = create_payload(
+            values,
+            &self.config.employee_rec_id,
+            alert_id,
+            true,
+            &schema,
+        )?;
+        let subject = prepared.body.get("Subject").unwrap_or_default().to_owned();
+        let profile = prepared
+            .body
+            .get("ProfileLink")
+            .unwrap_or_default()
+            .to_owned();
         self.find_created(&subject, &profile, &marker(alert_id))
     }
 
     /// Adds the dedup fields (a note) to an incident.
     pub fn update(&mut self, task: &Task, values: &[FieldValue]) -> Result<Task, Error> {
-        let action = "update the incident";
+        let action = Action::Update;
         let (_, rec_id) = parse_task_id(&task.id).map_err(|m| invalid_input("task", "id", m))?;
-        let Some(body) = update_payload(values)? else {
+        if update_payload(values, &self.config.updatable, &Schema::default())?.is_none() {
+            return Ok(task.clone());
+        }
+        let schema = self.schema()?;
+        let Some(prepared) = update_payload(values, &self.config.updatable, &schema)? else {
             return Ok(task.clone());
         };
-        let bytes = body.to_json();
+        self.warnings = prepared.warnings;
+        let bytes = prepared.body.to_json();
         let path = format!("{INCIDENTS}('{rec_id}')");
         let resp = self
             .call(action, Method::Patch, &path, Some(&bytes), true)
@@ -476,7 +666,11 @@ impl<T: Transport> Client<T> {
             200..=299 if resp.body.iter().all(u8::is_ascii_whitespace) => Ok(task.clone()),
             200..=299 => {
                 let record = Self::read::<Record>(action, &resp)?;
-                self.task_from_record(action, &record, &resp.body)
+                let current = self.task_from_record(action, &record, &resp.body)?;
+                Ok(Task {
+                    id: task.id.clone(),
+                    ..current
+                })
             }
             status if is_record_not_found(status, &resp.body) => Ok(Task {
                 state: TaskState::Deleted,
@@ -489,8 +683,10 @@ impl<T: Transport> Client<T> {
     /// Current states, one GET per batch of up to `batch_size` incidents.
     /// An incident not returned, or returned with another RecId (the
     /// number was reused), is deleted; a task's id is never rewritten.
+    /// A query refused for its length is split in two, and the smaller
+    /// size kept for the session.
     pub fn sync(&mut self, tasks: &[Task]) -> Result<Vec<Task>, Error> {
-        let action = "sync incident states";
+        let action = Action::Sync;
         let mut ids = Vec::with_capacity(tasks.len());
         for t in tasks {
             ids.push(parse_task_id(&t.id).map_err(|m| invalid_input("task", "id", m))?);
@@ -500,14 +696,32 @@ impl<T: Transport> Client<T> {
         unique.dedup();
         // One slot per number of `unique` (sorted, so found by binary search).
         let mut found: Vec<Option<(String, Task)>> = vec![None; unique.len()];
-        for batch in batches(&unique, self.config.batch_size) {
+        let mut todo: Vec<Vec<u64>> = batches(&unique, self.sync_batch);
+        todo.reverse();
+        while let Some(batch) = todo.pop() {
             let path = format!(
                 "{INCIDENTS}?$filter={}&$top={}&$select={}",
                 encode(&numbers_filter(&batch)),
                 batch.len(),
                 encode(SYNC_SELECT)
             );
-            let (records, body) = self.page(action, &path)?;
+            let (records, body) = match self.fetch(action, &path)? {
+                Fetched::Rows(records, body) => (records, body),
+                Fetched::TooLong if batch.len() > 1 => {
+                    // Every query still to send is cut to the new size.
+                    self.sync_batch = batch.len().div_ceil(2) as u32;
+                    let mut rest: Vec<u64> = batch;
+                    rest.extend(todo.drain(..).rev().flatten());
+                    todo = batches(&rest, self.sync_batch);
+                    todo.reverse();
+                    continue;
+                }
+                Fetched::TooLong => return Err(Error::Rejected(crate::wit::Rejection {
+                    status: 414,
+                    code: None,
+                    message: "Ivanti's web server refused even a one-incident sync query for its length: raise the query-string limit (IIS request filtering, maxQueryString) or check a proxy in front of the tenant".into(),
+                })),
+            };
             for r in &records {
                 let task = self.task_from_record(action, r, &body)?;
                 if let Ok((n, rec_id)) = parse_task_id(&task.id) {
@@ -535,6 +749,18 @@ impl<T: Transport> Client<T> {
             })
             .collect())
     }
+}
+
+/// A create that may or may not have been made, and cannot be looked for.
+fn outcome_unknown(error: Error) -> Error {
+    let why = match error {
+        Error::Transport(m) => m,
+        Error::Rejected(r) => r.message,
+        other => format!("{other:?}"),
+    };
+    Error::Transport(format!(
+        "{why}. Ivanti may still have created the incident, and with the create reference line off (create_marker) it cannot be looked for: check Ivanti for it before running this alert again"
+    ))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The component's exports: thin glue from the contract to the modules.
 
 use crate::client::Client;
+use crate::redact;
 use crate::wasi_http::WasiHttp;
 use crate::wit::{
     Alert, ConfigField, Configuration, DefaultMappings, Error, FieldValue, Guest, GuestSession,
@@ -18,11 +19,11 @@ impl Guest for Component {
     }
 
     fn step_fields(step: String, config: Configuration) -> Result<Vec<ConfigField>, Error> {
-        crate::schema::step_fields(&step, &config)
+        crate::schema::step_fields(&step, &config).map_err(redact::error)
     }
 
     fn validate_step(step: String, config: Configuration) -> Result<(), Error> {
-        crate::schema::validate_step(&step, &config)
+        crate::schema::validate_step(&step, &config).map_err(redact::error)
     }
 
     fn defaults() -> DefaultMappings {
@@ -38,37 +39,43 @@ struct Session(RefCell<Client<WasiHttp>>);
 
 impl GuestSession for Session {
     fn open(config: Configuration) -> Result<crate::wit::Session, Error> {
-        let config = crate::config::parse(&config)?;
-        let transport = WasiHttp {
-            timeout_secs: u64::from(config.request_timeout_secs),
-        };
+        let config = crate::config::parse(&config).map_err(redact::error)?;
         Ok(crate::wit::Session::new(Session(RefCell::new(
-            Client::new(config, transport),
+            Client::new(config, WasiHttp),
         ))))
     }
 
     fn check(&self) -> Result<(), Error> {
-        self.0.borrow_mut().check()
+        self.0.borrow_mut().check().map_err(redact::error)
     }
 
     fn fields(&self) -> Result<Vec<MappingField>, Error> {
-        self.0.borrow_mut().fields()
+        self.0.borrow_mut().fields().map_err(redact::error)
     }
 
     fn create(&self, alert: Alert, values: Vec<FieldValue>, _queue: String) -> Result<Task, Error> {
-        self.0.borrow_mut().create(&alert.id, &values)
+        self.0
+            .borrow_mut()
+            .create(&alert.id, &values)
+            .map_err(redact::error)
     }
 
     fn find_created(&self, alert: Alert, values: Vec<FieldValue>) -> Result<Option<Task>, Error> {
-        self.0.borrow_mut().find_for(&alert.id, &values)
+        self.0
+            .borrow_mut()
+            .find_for(&alert.id, &values)
+            .map_err(redact::error)
     }
 
     fn update(&self, task: Task, _alert: Alert, values: Vec<FieldValue>) -> Result<Task, Error> {
-        self.0.borrow_mut().update(&task, &values)
+        self.0
+            .borrow_mut()
+            .update(&task, &values)
+            .map_err(redact::error)
     }
 
     fn sync(&self, tasks: Vec<Task>) -> Result<Vec<Task>, Error> {
-        self.0.borrow_mut().sync(&tasks)
+        self.0.borrow_mut().sync(&tasks).map_err(redact::error)
     }
 
     fn calls_made(&self) -> u64 {

@@ -20,6 +20,12 @@ pub const DEFAULT_RETRY_WAIT_SECS: u32 = 60;
 pub const DEFAULT_TIMEOUT_SECS: u32 = 95;
 /// Ivanti's largest `$top`.
 pub const MAX_BATCH: u32 = 100;
+/// Creates and updates run the tenant's workflows before Ivanti answers.
+pub const DEFAULT_WRITE_TIMEOUT_SECS: u32 = 120;
+/// Ivanti stops any API call after 90 s (help: "About Timeouts").
+pub const DEFAULT_TENANT_LIMIT_SECS: u32 = 90;
+/// What the reference plugin lets a recurring alert change.
+pub const DEFAULT_UPDATABLE: &str = "NewNotes";
 
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credentials {
@@ -62,6 +68,16 @@ pub struct Config {
     pub retry_wait_secs: u32,
     pub batch_size: u32,
     pub request_timeout_secs: u32,
+    /// Timeout of a create or an update (workflows run before the answer).
+    pub write_timeout_secs: u32,
+    /// How long the tenant may still work on a request it has not
+    /// answered: a create whose answer was lost is looked for (and posted
+    /// again) only once this long has passed since it was sent.
+    pub tenant_limit_secs: u32,
+    /// Fields a recurring alert may change (`NewNotes` by default).
+    pub updatable: Vec<String>,
+    /// Whether creates carry the reference line that lost-create lookup needs.
+    pub marker: bool,
     pub status_overrides: StatusOverrides,
 }
 
@@ -185,6 +201,10 @@ struct AuthStep {
     retry_wait_secs: u32,
     batch_size: u32,
     request_timeout_secs: u32,
+    write_timeout_secs: u32,
+    tenant_limit_secs: u32,
+    updatable: Vec<String>,
+    marker: bool,
     status_overrides: StatusOverrides,
 }
 
@@ -229,6 +249,41 @@ fn auth_step(config: &Configuration) -> Result<AuthStep, Error> {
             "must be from 1 to 600 seconds",
         ));
     }
+    let write_timeout_secs = number(
+        config,
+        "write_timeout_seconds",
+        DEFAULT_WRITE_TIMEOUT_SECS,
+        600,
+    )?;
+    if write_timeout_secs == 0 {
+        return Err(invalid_config(
+            AUTH,
+            "write_timeout_seconds",
+            "must be from 1 to 600 seconds",
+        ));
+    }
+    let tenant_limit_secs = number(
+        config,
+        "tenant_request_limit_seconds",
+        DEFAULT_TENANT_LIMIT_SECS,
+        600,
+    )?;
+    let updatable = updatable_fields(value(config, AUTH, "updatable_fields"))?;
+    let marker = match value(config, AUTH, "create_marker") {
+        None => true,
+        Some(v) if v.eq_ignore_ascii_case("on") || v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("off") || v.eq_ignore_ascii_case("false") => false,
+        Some(v) => {
+            return Err(invalid_config(
+                AUTH,
+                "create_marker",
+                format!(
+                    "must be on or off; got '{}'",
+                    crate::errors::excerpt(v.as_bytes())
+                ),
+            ))
+        }
+    };
     let status_overrides = match value(config, AUTH, "status_mapping") {
         Some(text) => {
             parse_overrides(text).map_err(|m| invalid_config(AUTH, "status_mapping", m))?
@@ -241,8 +296,35 @@ fn auth_step(config: &Configuration) -> Result<AuthStep, Error> {
         retry_wait_secs,
         batch_size,
         request_timeout_secs,
+        write_timeout_secs,
+        tenant_limit_secs,
+        updatable,
+        marker,
         status_overrides,
     })
+}
+
+/// `NewNotes, Urgency`: the field names a recurring alert may change.
+fn updatable_fields(text: Option<&str>) -> Result<Vec<String>, Error> {
+    let mut names = Vec::new();
+    for name in text.unwrap_or(DEFAULT_UPDATABLE).split([',', ';']) {
+        let name = name.trim();
+        if name.is_empty() {
+            continue;
+        }
+        if !crate::mapping::is_field_name(name) {
+            return Err(invalid_config(
+                AUTH,
+                "updatable_fields",
+                format!(
+                    "'{}' is not an Ivanti field name (letters, digits and _ only); list names such as NewNotes, Urgency",
+                    crate::errors::excerpt(name.as_bytes())
+                ),
+            ));
+        }
+        names.push(name.to_owned());
+    }
+    Ok(names)
 }
 
 pub fn auth_method(config: &Configuration) -> Result<&str, Error> {
@@ -293,6 +375,10 @@ pub fn parse(config: &Configuration) -> Result<Config, Error> {
         retry_wait_secs: auth.retry_wait_secs,
         batch_size: auth.batch_size,
         request_timeout_secs: auth.request_timeout_secs,
+        write_timeout_secs: auth.write_timeout_secs,
+        tenant_limit_secs: auth.tenant_limit_secs,
+        updatable: auth.updatable,
+        marker: auth.marker,
         status_overrides: auth.status_overrides,
     })
 }

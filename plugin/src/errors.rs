@@ -8,6 +8,8 @@ use crate::wit::{Error, FieldProblem, RateLimit, Rejection};
 
 /// Longest excerpt of a tenant answer quoted in an error.
 const EXCERPT_CHARS: usize = 160;
+/// Bytes past the excerpt that redaction looks at (longer than any secret).
+const REDACTION_WINDOW: usize = 4096;
 
 /// Ivanti's error body: `{"code":"ISM_4000","description":"...","message":["..."]}`.
 #[derive(Debug, Default)]
@@ -54,13 +56,16 @@ impl IvantiError {
     }
 }
 
-/// A short, printable excerpt of a body for error messages.
+/// A short, printable excerpt of a body for error messages, with secrets
+/// and Ivanti's internal fields redacted.
 pub fn excerpt(body: &[u8]) -> String {
     // Only the beginning is decoded: a character takes at most 4 bytes, so
     // this prefix holds the excerpt and the character after it. (Decoding a
     // whole 16 MiB body of invalid bytes tripled it past the memory cap.)
-    let prefix = &body[..body.len().min(4 * (EXCERPT_CHARS + 1))];
-    let text = String::from_utf8_lossy(prefix);
+    // Redaction sees a window past it, so that a secret cut by the
+    // excerpt's end is still recognised whole and never half-shown.
+    let prefix = &body[..body.len().min(4 * (EXCERPT_CHARS + 1) + REDACTION_WINDOW)];
+    let text = crate::redact::redact(&String::from_utf8_lossy(prefix));
     let mut out: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -72,24 +77,109 @@ pub fn excerpt(body: &[u8]) -> String {
     out
 }
 
-/// Whether a 400 answer says the record is gone (the only 400 that means
-/// "deleted"; validation errors and prompts are not deletions).
-pub fn is_record_not_found(status: u16, body: &[u8]) -> bool {
-    if status != 400 {
-        return false;
-    }
-    let err = IvantiError::parse(body);
-    let mut texts = vec![err.description.clone().unwrap_or_default()];
-    if let Some(t) = err.text() {
-        texts.push(t);
-    }
-    texts
-        .iter()
-        .any(|t| contains_ignore_ascii_case(t, "cannot be found"))
+/// What the plugin was doing when Ivanti answered: named in every error,
+/// and it decides the hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Login,
+    Employee,
+    Fields,
+    Lookup,
+    Create,
+    Update,
+    Sync,
 }
 
-/// Classifies an unsuccessful answer to `action` (e.g. "create the incident").
-pub fn classify(action: &str, status: u16, body: &[u8], retry_after: Option<u32>) -> Error {
+impl Action {
+    pub const ALL: [Action; 7] = [
+        Action::Login,
+        Action::Employee,
+        Action::Fields,
+        Action::Lookup,
+        Action::Create,
+        Action::Update,
+        Action::Sync,
+    ];
+
+    pub fn text(self) -> &'static str {
+        match self {
+            Action::Login => "log in",
+            Action::Employee => "look up the employee",
+            Action::Fields => "read the incident fields ($metadata)",
+            Action::Lookup => "look for an incident whose create got no answer",
+            Action::Create => "create the incident",
+            Action::Update => "update the incident",
+            Action::Sync => "sync incident states",
+        }
+    }
+
+    /// What to do about a 500 to this action.
+    fn hint_500(self) -> &'static str {
+        match self {
+            // The guide: a deleted custom field makes creates fail with 500.
+            Action::Create | Action::Update => "a custom field used by the incident object may have been deleted in Business Objects: create it again or contact Ivanti support",
+            _ => "Ivanti failed on its side: try again later, and contact Ivanti support if it persists",
+        }
+    }
+}
+
+/// The texts Ivanti gave: description, messages and their excerpt.
+fn texts(body: &[u8]) -> Vec<String> {
+    let err = IvantiError::parse(body);
+    let mut texts = vec![err.description.clone().unwrap_or_default()];
+    texts.extend(err.messages);
+    if texts.iter().all(|t| t.trim().is_empty()) {
+        texts.push(String::from_utf8_lossy(&body[..body.len().min(4096)]).into_owned());
+    }
+    texts
+}
+
+/// Whether a 400 carries Ivanti's workflow refusal (`DataLayer.PromptException`):
+/// the record and the value are valid, but the workflow does not allow the step.
+pub fn is_prompt_refusal(status: u16, body: &[u8]) -> bool {
+    status == 400
+        && texts(body)
+            .iter()
+            .any(|t| contains_ignore_ascii_case(t, "PromptException"))
+}
+
+/// Whether a 400 answer says the record is gone: "Invalid key" (live
+/// tenants), "cannot be found" (the update docs), "not found", "does not
+/// exist". Validation errors and workflow refusals are not deletions.
+pub fn is_record_not_found(status: u16, body: &[u8]) -> bool {
+    if status != 400 || is_prompt_refusal(status, body) {
+        return false;
+    }
+    const GONE: [&str; 4] = [
+        "invalid key",
+        "cannot be found",
+        "not found",
+        "does not exist",
+    ];
+    texts(body)
+        .iter()
+        .any(|t| GONE.iter().any(|g| contains_ignore_ascii_case(t, g)))
+}
+
+/// Whether a refusal is about the request's length rather than its content:
+/// 414, or IIS's 404.15 / HTTP.sys's 400 page saying the query string or
+/// URL is too long.
+pub fn is_too_long(status: u16, body: &[u8]) -> bool {
+    if status == 414 {
+        return true;
+    }
+    if status != 400 && status != 404 {
+        return false;
+    }
+    let text = String::from_utf8_lossy(&body[..body.len().min(16 * 1024)]);
+    contains_ignore_ascii_case(&text, "too long")
+        && ["query string", "url", "request"]
+            .iter()
+            .any(|w| contains_ignore_ascii_case(&text, w))
+}
+
+/// Classifies an unsuccessful answer to `action`.
+pub fn classify(action: Action, status: u16, body: &[u8], retry_after: Option<u32>) -> Error {
     let parsed = IvantiError::parse(body);
     let said = parsed.text().unwrap_or_else(|| {
         if body.is_empty() {
@@ -98,43 +188,46 @@ pub fn classify(action: &str, status: u16, body: &[u8], retry_after: Option<u32>
             excerpt(body)
         }
     });
+    let action_text = action.text();
     match status {
         401 => Error::Unauthorized(format!(
-            "Ivanti answered 401 to {action} ({said}): the session or API key was not accepted; check the credentials in the plugin configuration"
+            "Ivanti answered 401 to {action_text} ({said}): the session or API key was not accepted; check the credentials in the plugin configuration"
         )),
         403 => Error::Forbidden(format!(
-            "Ivanti answered 403 to {action} ({said}): the role lacks a permission; give it the object permissions listed in the plugin guide (Incident, Employee, Journal...)"
+            "Ivanti answered 403 to {action_text} ({said}): the role lacks a permission; give it the object permissions listed in the plugin guide (Incident, Employee, Journal...)"
         )),
         404 => Error::NotFound(format!(
-            "Ivanti answered 404 to {action} ({said}): check the tenant URL and that the record exists"
+            "Ivanti answered 404 to {action_text} ({said}): check the tenant URL (on-premises tenants serve the API under /HEAT) and that the record exists"
         )),
         429 => Error::RateLimited(RateLimit {
             retry_after_seconds: retry_after,
             message: format!(
-                "Ivanti's API rate limit was hit on {action} ({said}); the plugin's retries are used up. Ivanti allows 100,000 calls per 24 hours: wait{} and run again",
+                "Ivanti's API rate limit was hit on {action_text} ({said}); the plugin's retries are used up. Ivanti allows 100,000 calls per 24 hours: wait{} and run again",
                 retry_after.map(|s| format!(" {s} s")).unwrap_or_default()
             ),
         }),
         _ => {
             let hint = match status {
+                400 if is_prompt_refusal(status, body) => "Ivanti's workflow refused the change (PromptException): the incident's current status does not allow this step; change it in Ivanti or map another value",
                 400 => "check the queue's field mappings and their values (custom mandatory fields must be mapped; incidents are created only with Status Logged)",
-                500 => "a custom field used by the incident object may have been deleted in Business Objects: create it again or contact Ivanti support",
+                500 => action.hint_500(),
                 502..=504 => "the tenant is unavailable: try again later",
                 _ => "see Ivanti's message",
             };
             Error::Rejected(Rejection {
                 status,
                 code: parsed.code.filter(|c| !c.is_empty()),
-                message: format!("Ivanti answered {status} to {action}: {said}; {hint}"),
+                message: format!("Ivanti answered {status} to {action_text}: {said}; {hint}"),
             })
         }
     }
 }
 
 /// An answer that could not be understood.
-pub fn bad_response(action: &str, why: &str, body: &[u8]) -> Error {
+pub fn bad_response(action: Action, why: &str, body: &[u8]) -> Error {
     Error::BadResponse(format!(
-        "Ivanti's answer to {action} could not be read ({why}); it began: \"{}\". Check that the tenant URL points at Ivanti Neurons for ITSM",
+        "Ivanti's answer to {} could not be read ({why}); it began: \"{}\". Check that the tenant URL points at Ivanti Neurons for ITSM",
+        action.text(),
         excerpt(body)
     ))
 }
@@ -164,19 +257,45 @@ mod tests {
     const NOT_FOUND: &[u8] = br#"{"code":"ISM_4000","description":"Record '0123' cannot be found","message":["Record '0123' cannot be found"]}"#;
 
     #[test]
-    fn only_cannot_be_found_400_is_a_deletion() {
+    fn only_a_missing_record_400_is_a_deletion() {
         assert!(is_record_not_found(400, NOT_FOUND));
         assert!(!is_record_not_found(404, NOT_FOUND));
+        for gone in [
+            &br#"{"code":"ISM_4000","message":["Invalid key"]}"#[..],
+            br#"{"code":"ISM_4000","description":"Record not found"}"#,
+            br#"{"message":"The record does not exist"}"#,
+        ] {
+            assert!(is_record_not_found(400, gone));
+        }
         let validation = br#"{"code":"ISM_4000","description":"Validation failed","message":["Field Category is mandatory"]}"#;
         assert!(!is_record_not_found(400, validation));
         assert!(!is_record_not_found(400, b"not json"));
+        let prompt = br#"{"code":"ISM_4000","description":"DataLayer.PromptException","message":["Record not found in prompt"]}"#;
+        assert!(!is_record_not_found(400, prompt));
+        match classify(Action::Update, 400, prompt, None) {
+            Error::Rejected(r) => assert!(r.message.contains("workflow refused"), "{}", r.message),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn too_long_requests_are_recognised() {
+        let iis = b"<html><head><title>404 - File or directory not found.</title></head><body><h2>HTTP Error 404.15 - Not Found</h2><p>The request filtering module is configured to deny a request where the query string is too long.</p></body></html>";
+        assert!(is_too_long(404, iis));
+        assert!(is_too_long(414, b""));
+        assert!(is_too_long(400, b"Bad Request - Request Too Long"));
+        assert!(!is_too_long(
+            404,
+            br#"{"code":"ISM_4004","message":["Requested resource not found"]}"#
+        ));
+        assert!(!is_too_long(500, iis));
     }
 
     #[test]
     fn rejection_keeps_status_code_and_message() {
         let body =
             br#"{"code":"ISM_4000","description":"x","message":["Field Urgency is required"]}"#;
-        match classify("create the incident", 400, body, None) {
+        match classify(Action::Create, 400, body, None) {
             Error::Rejected(r) => {
                 assert_eq!(r.status, 400);
                 assert_eq!(r.code.as_deref(), Some("ISM_4000"));
@@ -194,20 +313,30 @@ mod tests {
     #[test]
     fn statuses_map_to_variants() {
         assert!(matches!(
-            classify("a", 401, b"", None),
+            classify(Action::Sync, 401, b"", None),
             Error::Unauthorized(_)
         ));
-        assert!(matches!(classify("a", 403, b"", None), Error::Forbidden(_)));
-        assert!(matches!(classify("a", 404, b"", None), Error::NotFound(_)));
-        match classify("a", 429, b"", Some(7)) {
+        assert!(matches!(
+            classify(Action::Sync, 403, b"", None),
+            Error::Forbidden(_)
+        ));
+        assert!(matches!(
+            classify(Action::Sync, 404, b"", None),
+            Error::NotFound(_)
+        ));
+        match classify(Action::Sync, 429, b"", Some(7)) {
             Error::RateLimited(r) => {
                 assert_eq!(r.retry_after_seconds, Some(7));
                 assert!(r.message.contains("100,000"));
             }
             other => panic!("{other:?}"),
         }
-        match classify("create the incident", 500, b"", None) {
+        match classify(Action::Create, 500, b"", None) {
             Error::Rejected(r) => assert!(r.message.contains("custom field")),
+            other => panic!("{other:?}"),
+        }
+        match classify(Action::Fields, 500, b"", None) {
+            Error::Rejected(r) => assert!(!r.message.contains("custom field"), "{}", r.message),
             other => panic!("{other:?}"),
         }
     }

@@ -28,10 +28,12 @@ pub mod errors;
 pub mod mapping;
 pub mod metadata;
 pub mod odata;
+pub mod redact;
 pub mod schema;
 pub mod status;
 pub mod text;
 pub mod transport;
+pub mod typing;
 pub mod wire;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,29 +1,34 @@
 //! Request bodies built from the host's rendered field values.
 
 use crate::errors::invalid_input;
+use crate::typing::Schema;
+use crate::typing::Value;
 use crate::wit::{Error, FieldValue};
-use serde_json::Value;
 
 pub const REQUIRED_ON_CREATE: &[&str] = &["Subject", "Symptom", "Status"];
 pub const CREATE_STATUS: &str = "Logged";
 /// Fields that identify a record and may never be written.
 const IDENTITY: &[&str] = &["RecId", "IncidentNumber"];
 
-/// The line appended to Symptom that lets a create whose answer was lost
-/// be found again instead of posted twice.
+/// The last line of a created incident's Symptom, which lets a create
+/// whose answer was lost be found again instead of posted twice. It is
+/// short and says what it is, for the analysts who read it.
 pub fn marker(alert_id: &str) -> String {
     let id: String = alert_id
         .chars()
         .filter(|c| !c.is_control())
         .take(128)
         .collect();
-    format!("[Cloud Exchange alert {id}]")
+    format!("Cloud Exchange reference: {id}")
 }
 
-/// A request body: field names and their values. serde_json's map keeps
-/// them sorted by name, the order the body is written in.
+/// What separates the Symptom from the marker line.
+const MARKER_SEPARATOR: &str = "\n\n";
+
+/// A request body: field names and their values, sorted by name (the
+/// order the body is written in).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Payload(serde_json::Map<String, Value>);
+pub struct Payload(std::collections::BTreeMap<String, Value>);
 
 impl Payload {
     /// The text of `name`, when it is set to text.
@@ -31,9 +36,25 @@ impl Payload {
         self.0.get(name).and_then(Value::as_str)
     }
 
+    /// Types and cuts every value as `schema` says; `reserve` keeps room
+    /// in a field for text added after it. Returns the warnings.
+    fn apply(&mut self, schema: &Schema, reserve: (&str, usize)) -> Result<Vec<String>, Error> {
+        let mut warnings = Vec::new();
+        for (name, value) in self.0.iter_mut() {
+            let Value::Text(text) = value else { continue };
+            let room = if name == reserve.0 { reserve.1 } else { 0 };
+            let (typed, warning) = schema.convert(name, text, room)?;
+            *value = typed;
+            warnings.extend(warning);
+        }
+        Ok(warnings)
+    }
+
     /// Sets `name`; returns whether it was already set.
-    fn insert(&mut self, name: &str, value: impl Into<Value>) -> bool {
-        self.0.insert(name.to_owned(), value.into()).is_some()
+    fn insert(&mut self, name: &str, value: impl Into<String>) -> bool {
+        self.0
+            .insert(name.to_owned(), Value::Text(value.into()))
+            .is_some()
     }
 
     pub fn len(&self) -> usize {
@@ -51,7 +72,7 @@ impl Payload {
     }
 }
 
-fn is_field_name(name: &str) -> bool {
+pub fn is_field_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -83,12 +104,23 @@ fn fields(values: &[FieldValue]) -> Result<Payload, Error> {
     Ok(out)
 }
 
-/// The POST body of a create: checked before any call is made.
+/// What a create or update sends, and what was changed on the way.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Prepared {
+    pub body: Payload,
+    /// Values cut to their `MaxLength`.
+    pub warnings: Vec<String>,
+}
+
+/// The POST body of a create: checked before any call is made. With
+/// `marked`, the Symptom's last line is the alert's reference line.
 pub fn create_payload(
     values: &[FieldValue],
     employee_rec_id: &str,
     alert_id: &str,
-) -> Result<Payload, Error> {
+    marked: bool,
+    schema: &Schema,
+) -> Result<Prepared, Error> {
     let mut body = fields(values)?;
     for required in REQUIRED_ON_CREATE {
         let present = body.get(required).is_some_and(|v| !v.trim().is_empty());
@@ -101,22 +133,52 @@ pub fn create_payload(
         return Err(invalid_input("mapping", "Status", format!("incidents are created only with Status Logged (the queue maps '{}'): set the Status mapping to Logged", crate::errors::excerpt(status.as_bytes()))));
     }
     body.insert("Status", CREATE_STATUS);
-    let symptom = body.get("Symptom").unwrap_or_default();
-    let symptom: String = format!("{symptom}\n\n{}", marker(alert_id));
-    body.insert("Symptom", symptom);
     let mapped_profile = body
         .get("ProfileLink")
         .is_some_and(|v| !v.trim().is_empty());
     if !mapped_profile {
         body.insert("ProfileLink", employee_rec_id);
     }
-    Ok(body)
+    let marker = marked.then(|| marker(alert_id));
+    let reserve = marker
+        .as_ref()
+        .map_or(0, |m| m.chars().count() + MARKER_SEPARATOR.len());
+    let warnings = body.apply(schema, ("Symptom", reserve))?;
+    if let Some(marker) = marker {
+        let symptom = body.get("Symptom").unwrap_or_default();
+        let symptom: String = format!("{symptom}{MARKER_SEPARATOR}{marker}");
+        body.insert("Symptom", symptom);
+    }
+    Ok(Prepared { body, warnings })
 }
 
 /// The PATCH body of an update; `None` when there is nothing to send.
-pub fn update_payload(values: &[FieldValue]) -> Result<Option<Payload>, Error> {
-    let body = fields(values)?;
-    Ok((!body.is_empty()).then_some(body))
+/// Only `updatable` fields may be changed by a recurring alert.
+pub fn update_payload(
+    values: &[FieldValue],
+    updatable: &[String],
+    schema: &Schema,
+) -> Result<Option<Prepared>, Error> {
+    let mut body = fields(values)?;
+    if let Some(name) = body
+        .0
+        .keys()
+        .find(|k| !updatable.iter().any(|u| u.eq_ignore_ascii_case(k)))
+    {
+        return Err(invalid_input(
+            "mapping",
+            name,
+            format!(
+                "{name} is not updatable on a recurring alert (updatable: {}): remove it from the queue's dedup mapping, or add it to Updatable fields (updatable_fields) in the configuration",
+                crate::text::join(updatable, ", ")
+            ),
+        ));
+    }
+    if body.is_empty() {
+        return Ok(None);
+    }
+    let warnings = body.apply(schema, ("", 0))?;
+    Ok(Some(Prepared { body, warnings }))
 }
 
 #[cfg(test)]
@@ -142,19 +204,22 @@ mod tests {
             ]),
             REC,
             "a1",
+            true,
+            &Schema::default(),
         )
-        .unwrap();
+        .unwrap()
+        .body;
         assert_eq!(body.get("ProfileLink"), Some(REC));
         assert_eq!(body.get("Status"), Some("Logged"));
         assert_eq!(
             body.get("Symptom"),
-            Some("Alert ID: a1\n\n[Cloud Exchange alert a1]")
+            Some("Alert ID: a1\n\nCloud Exchange reference: a1")
         );
         // Written sorted by name, as serde_json's map wrote it.
         assert_eq!(
             String::from_utf8(body.to_json()).unwrap(),
             format!(
-                r#"{{"ProfileLink":"{REC}","Status":"Logged","Subject":"S","Symptom":"Alert ID: a1\n\n[Cloud Exchange alert a1]"}}"#
+                r#"{{"ProfileLink":"{REC}","Status":"Logged","Subject":"S","Symptom":"Alert ID: a1\n\nCloud Exchange reference: a1"}}"#
             )
         );
         assert_eq!(body.len(), 4);
@@ -165,7 +230,7 @@ mod tests {
         for missing in REQUIRED_ON_CREATE {
             let all = [("Subject", "S"), ("Symptom", "Y"), ("Status", "Logged")];
             let values: Vec<_> = all.iter().copied().filter(|(k, _)| k != missing).collect();
-            match create_payload(&v(&values), REC, "a") {
+            match create_payload(&v(&values), REC, "a", true, &Schema::default()) {
                 Err(Error::InvalidInput(p)) => {
                     assert_eq!(p.field, *missing);
                     assert!(
@@ -181,6 +246,8 @@ mod tests {
             &v(&[("Subject", "S"), ("Symptom", "Y"), ("Status", "Active")]),
             REC,
             "a",
+            true,
+            &Schema::default(),
         ) {
             Err(Error::InvalidInput(p)) => assert!(p.message.contains("only with Status Logged")),
             other => panic!("{other:?}"),
@@ -199,22 +266,84 @@ mod tests {
                 ]),
                 REC,
                 "a",
+                true,
+                &Schema::default(),
             );
             assert!(matches!(r, Err(Error::InvalidInput(_))), "{bad}");
         }
-        let twice = update_payload(&v(&[("NewNotes", "a"), ("NewNotes", "b")]));
+        let twice = update_payload(
+            &v(&[("NewNotes", "a"), ("NewNotes", "b")]),
+            &notes(),
+            &Schema::default(),
+        );
         assert!(matches!(twice, Err(Error::InvalidInput(p)) if p.message.contains("twice")));
     }
 
     #[test]
     fn update_payload_is_the_rendered_fields() {
-        let body = update_payload(&v(&[("NewNotes", "Received a new alert")]))
-            .unwrap()
-            .unwrap();
+        let body = update_payload(
+            &v(&[("NewNotes", "Received a new alert")]),
+            &notes(),
+            &Schema::default(),
+        )
+        .unwrap()
+        .unwrap()
+        .body;
         assert_eq!(
             String::from_utf8(body.to_json()).unwrap(),
             r#"{"NewNotes":"Received a new alert"}"#
         );
-        assert!(update_payload(&[]).unwrap().is_none());
+        assert!(update_payload(&[], &notes(), &Schema::default())
+            .unwrap()
+            .is_none());
+    }
+
+    fn notes() -> Vec<String> {
+        vec!["NewNotes".to_owned()]
+    }
+
+    #[test]
+    fn only_updatable_fields_may_change_on_a_recurring_alert() {
+        match update_payload(
+            &v(&[("NewNotes", "n"), ("Urgency", "1")]),
+            &notes(),
+            &Schema::default(),
+        ) {
+            Err(Error::InvalidInput(p)) => {
+                assert_eq!(p.field, "Urgency");
+                assert!(p.message.contains("updatable_fields"), "{}", p.message);
+            }
+            other => panic!("{other:?}"),
+        }
+        let more = vec!["newnotes".to_owned(), "Urgency".to_owned()];
+        assert!(update_payload(
+            &v(&[("NewNotes", "n"), ("Urgency", "1")]),
+            &more,
+            &Schema::default()
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn the_marker_survives_a_cut_symptom_and_can_be_turned_off() {
+        let schema = Schema::new(vec![crate::wit::MappingField {
+            name: "Symptom".into(),
+            label: "Symptom".into(),
+            value_type: "Edm.String".into(),
+            max_length: Some(40),
+            updatable: false,
+        }]);
+        let values = v(&[
+            ("Subject", "S"),
+            ("Symptom", &"x".repeat(100)),
+            ("Status", "Logged"),
+        ]);
+        let p = create_payload(&values, REC, "a1", true, &schema).unwrap();
+        let symptom = p.body.get("Symptom").unwrap();
+        assert_eq!(symptom.chars().count(), 40, "{symptom}");
+        assert!(symptom.ends_with("\n\nCloud Exchange reference: a1"));
+        assert_eq!(p.warnings.len(), 1);
+        let p = create_payload(&values, REC, "a1", false, &schema).unwrap();
+        assert_eq!(p.body.get("Symptom").unwrap(), "x".repeat(40));
     }
 }

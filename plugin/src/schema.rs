@@ -77,6 +77,25 @@ fn auth_fields() -> Vec<ConfigField> {
             field("Request timeout (seconds)", "request_timeout_seconds", FieldKind::Number, false, "How long to wait for Ivanti's answer before giving up on a request (Ivanti stops API requests after 90 s)."),
             "95",
         ),
+        with_default(
+            field("Write timeout (seconds)", "write_timeout_seconds", FieldKind::Number, false, "How long to wait for Ivanti's answer to a create or an update: the tenant's workflows run before it answers."),
+            "120",
+        ),
+        with_default(
+            field("Tenant request limit (seconds)", "tenant_request_limit_seconds", FieldKind::Number, false, "How long Ivanti may keep working on a request it has not answered (Ivanti stops API calls at 90 s). A create whose answer was lost is looked for, and posted again, only after this long."),
+            "90",
+        ),
+        with_default(
+            field("Updatable fields", "updatable_fields", FieldKind::Text, false, "Fields a recurring alert may change, comma-separated. The reference plugin allows only NewNotes (a note in the activity history)."),
+            "NewNotes",
+        ),
+        with_default(
+            field("Create reference line", "create_marker", FieldKind::Choice(vec![
+                Choice { label: "On".into(), value: "on".into() },
+                Choice { label: "Off".into(), value: "off".into() },
+            ]), false, "Adds a last line 'Cloud Exchange reference: <alert id>' to the Symptom, which lets a create whose answer was lost be found instead of posted twice. Off also turns that lookup off."),
+            "on",
+        ),
         field("Status mapping overrides", "status_mapping", FieldKind::Text, false, "Optional Status=state pairs that replace the guide's table, e.g. 'Resolved=closed; Cancelled=closed'. States: new, in-progress, on-hold, closed, deleted, other."),
     ]
 }

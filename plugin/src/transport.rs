@@ -28,6 +28,9 @@ pub struct Request {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
+    /// First-byte and between-bytes timeout, and the longest the answer's
+    /// body may take once its head is in.
+    pub timeout_secs: u32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -66,6 +69,8 @@ pub enum TransportError {
 pub trait Transport {
     fn send(&mut self, request: &Request) -> Result<Response, TransportError>;
     fn sleep(&mut self, seconds: u32);
+    /// A monotonic clock, in milliseconds.
+    fn now_ms(&mut self) -> u64;
 }
 
 /// What one read of an answer's body stream gave.

@@ -18,11 +18,7 @@ const SECOND_NS: u64 = 1_000_000_000;
 const WRITE_CHUNK: usize = 4096;
 const CONNECT_TIMEOUT_SECS: u64 = 10;
 
-pub struct WasiHttp {
-    /// First-byte and between-bytes timeout, and the longest a body may
-    /// take to arrive once the answer's head is in.
-    pub timeout_secs: u64,
-}
+pub struct WasiHttp;
 
 fn split_url(url: &str) -> Option<(Scheme, &str, &str)> {
     let (scheme, rest) = if let Some(r) = url.strip_prefix("https://") {
@@ -163,12 +159,12 @@ impl WasiHttp {
         Ok(out)
     }
 
-    fn options(&self) -> RequestOptions {
+    fn options(&self, timeout_secs: u64) -> RequestOptions {
         let options = RequestOptions::new();
         // A host may not support a timeout; the request still goes.
         let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT_SECS * SECOND_NS));
-        let _ = options.set_first_byte_timeout(Some(self.timeout_secs * SECOND_NS));
-        let _ = options.set_between_bytes_timeout(Some(self.timeout_secs * SECOND_NS));
+        let _ = options.set_first_byte_timeout(Some(timeout_secs * SECOND_NS));
+        let _ = options.set_between_bytes_timeout(Some(timeout_secs * SECOND_NS));
         options
     }
 }
@@ -228,7 +224,9 @@ impl Transport for WasiHttp {
         let body = out
             .body()
             .map_err(|_| TransportError::NotSent("request body unavailable".into()))?;
-        let future = outgoing_handler::handle(out, Some(self.options())).map_err(classify)?;
+        let timeout_secs = u64::from(request.timeout_secs);
+        let future =
+            outgoing_handler::handle(out, Some(self.options(timeout_secs))).map_err(classify)?;
         // A denied request shows first as a closed stream here; the real
         // reason comes from the response future below.
         if let Ok(stream) = body.write() {
@@ -268,7 +266,7 @@ impl Transport for WasiHttp {
         let incoming = response
             .consume()
             .map_err(|_| TransportError::Lost("the answer had no body".into()))?;
-        let body = consume_body(incoming, declared.map(|n| n as usize), self.timeout_secs)?;
+        let body = consume_body(incoming, declared.map(|n| n as usize), timeout_secs)?;
         Ok(Response {
             status,
             headers,
@@ -281,5 +279,9 @@ impl Transport for WasiHttp {
             wasi::clocks::monotonic_clock::subscribe_duration(u64::from(seconds) * SECOND_NS)
                 .block();
         }
+    }
+
+    fn now_ms(&mut self) -> u64 {
+        wasi::clocks::monotonic_clock::now() / 1_000_000
     }
 }

@@ -236,20 +236,22 @@ proptest! {
         body in prop::collection::vec(any::<u8>(), 0..512),
         status in 100u16..600,
         retry in prop::option::of(any::<u32>()),
-        action in ".{0,40}",
+        action in prop::sample::select(errors::Action::ALL.to_vec()),
     ) {
         let _ = IvantiError::parse(&body);
         let _ = errors::is_record_not_found(status, &body);
         let e = errors::excerpt(&body);
         prop_assert!(e.chars().count() <= 161 && !e.chars().any(char::is_control));
-        match errors::classify(&action, status, &body, retry) {
+        let _ = errors::is_prompt_refusal(status, &body);
+        let _ = errors::is_too_long(status, &body);
+        match errors::classify(action, status, &body, retry) {
             Error::Rejected(r) => {
                 prop_assert_eq!(r.status, status);
                 let said = format!("answered {status}");
                 prop_assert!(r.message.contains(&said));
             }
             Error::RateLimited(r) => prop_assert_eq!(r.retry_after_seconds, retry),
-            Error::Unauthorized(m) | Error::Forbidden(m) | Error::NotFound(m) => prop_assert!(m.contains(&action)),
+            Error::Unauthorized(m) | Error::Forbidden(m) | Error::NotFound(m) => prop_assert!(m.contains(action.text())),
             other => prop_assert!(false, "{:?}", other),
         }
     }
@@ -270,7 +272,7 @@ proptest! {
         if let Some(t) = parsed.text() {
             prop_assert!(t.chars().count() <= 161);
         }
-        let _ = errors::classify("create the incident", 400, &mutate(bytes, &edits, JSON_TOKENS), None);
+        let _ = errors::classify(errors::Action::Create, 400, &mutate(bytes, &edits, JSON_TOKENS), None);
     }
 }
 
@@ -388,7 +390,7 @@ fn fuzz_corpus_never_panics() {
         let _ = IvantiError::parse(&bytes).text();
         let _ = errors::is_record_not_found(400, &bytes);
         for status in [400, 401, 429, 500, 503] {
-            let _ = errors::classify("sync incident states", status, &bytes, Some(1));
+            let _ = errors::classify(errors::Action::Sync, status, &bytes, Some(1));
         }
         let _ = errors::excerpt(&bytes);
         let _ = auth::header_from_login(&bytes, "127.0.0.1");

@@ -14,6 +14,8 @@ struct Script {
     answers: VecDeque<Result<Response, TransportError>>,
     sent: Vec<Request>,
     slept: Vec<u32>,
+    /// A clock that only sleeping moves.
+    now_ms: u64,
 }
 
 impl Transport for &mut Script {
@@ -29,6 +31,10 @@ impl Transport for &mut Script {
     }
     fn sleep(&mut self, seconds: u32) {
         self.slept.push(seconds);
+        self.now_ms += u64::from(seconds) * 1000;
+    }
+    fn now_ms(&mut self) -> u64 {
+        self.now_ms
     }
 }
 
@@ -57,6 +63,14 @@ fn login_ok() -> Result<Response, TransportError> {
 
 fn record(number: u64, rec: &str, status: &str, owner: Option<&str>) -> String {
     serde_json::json!({"IncidentNumber": number, "RecId": rec, "Status": status, "Owner": owner, "Symptom": format!("x\n\n{}", marker("a1"))}).to_string()
+}
+
+/// `$metadata` with the fields the tests map, and a Boolean custom field.
+fn metadata_ok() -> Result<Response, TransportError> {
+    ok(
+        200,
+        r#"<?xml version="1.0" encoding="utf-8"?><edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx"><edmx:DataServices><Schema Namespace="MetaData" xmlns="http://docs.oasis-open.org/odata/ns/edm"><EntityType Name="incident"><Key><PropertyRef Name="RecId"/></Key><Property Name="RecId" Type="Edm.String" MaxLength="32"/><Property Name="Subject" Type="Edm.String" MaxLength="255"/><Property Name="Symptom" Type="Edm.String"/><Property Name="Status" Type="Edm.String" MaxLength="32"/><Property Name="NewNotes" Type="Edm.String"/><Property Name="IsNetskope" Type="Edm.Boolean"/></EntityType></Schema></edmx:DataServices></edmx:Edmx>"#,
+    )
 }
 
 fn values() -> Vec<FieldValue> {
@@ -93,6 +107,7 @@ fn one_login_serves_many_calls_with_the_guides_headers() {
     s.answers.extend([
         login_ok(),
         ok(200, "{}"),
+        metadata_ok(),
         ok(201, &record(10, RID, "Logged", None)),
         ok(201, &record(11, RID, "Logged", None)),
     ]);
@@ -100,7 +115,8 @@ fn one_login_serves_many_calls_with_the_guides_headers() {
     c.check().unwrap();
     let t = c.create("a1", &values()).unwrap();
     c.create("a2", &values()).unwrap();
-    assert_eq!(c.calls(), 4);
+    // One login, the employee, `$metadata` once, then one call a create.
+    assert_eq!(c.calls(), 5);
     assert_eq!(t.id, format!("10|{RID}"));
     assert_eq!(t.state, TaskState::New);
     assert!(t
@@ -122,8 +138,20 @@ fn one_login_serves_many_calls_with_the_guides_headers() {
             header(r, "User-Agent"),
             Some("netskope-ce-5.0.1-cto-ivanti-v1.0.0")
         );
-        assert_eq!(header(r, "Accept"), Some("application/json"));
+        // `$metadata` asked as JSON answers 500 on live tenants.
+        let accept = if r.url.ends_with("$metadata") {
+            "application/xml"
+        } else {
+            "application/json"
+        };
+        assert_eq!(header(r, "Accept"), Some(accept));
         assert_eq!(header(r, "Content-Type"), Some("application/json"));
+        let timeout = if r.method == Method::Get || r.url.ends_with("/login") {
+            95
+        } else {
+            120
+        };
+        assert_eq!(r.timeout_secs, timeout, "{}", r.url);
     }
     assert_eq!(
         header(&s.sent[1], "Authorization"),
@@ -192,13 +220,66 @@ fn bad_login_and_employee_answers_say_what_to_check() {
         ),
         other => panic!("{other:?}"),
     }
-    for (status, expect) in [(404u16, "employee_rec_id"), (403u16, "Employee")] {
+    let invalid_key = r#"{"code":"ISM_4000","message":["Invalid key"]}"#;
+    for (status, body, expect) in [
+        (400u16, invalid_key, "employee_rec_id"),
+        (403u16, "", "Employee"),
+    ] {
         let mut s = Script::default();
-        s.answers.extend([login_ok(), ok(status, "")]);
+        s.answers.extend([login_ok(), ok(status, body)]);
         let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
         let e = c.check().unwrap_err();
         assert!(format!("{e:?}").contains(expect), "{status}: {e:?}");
     }
+}
+
+#[test]
+fn a_tenant_under_heat_is_named_when_the_url_lacks_it() {
+    let not_found = r#"{"code":"ISM_4004","message":["Requested resource not found"]}"#;
+    // The root answers 404 to the login; <url>/HEAT answers (401 unauthenticated).
+    let mut s = Script::default();
+    s.answers.extend([ok(404, not_found), ok(401, "")]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    match c.check() {
+        Err(Error::InvalidConfiguration(p)) => {
+            assert_eq!(p.field, "tenant_url");
+            assert!(
+                p.message.contains("use https://Tenant.Example.com/HEAT"),
+                "{}",
+                p.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(header(&s.sent[1], "Authorization").is_none());
+    assert!(s.sent[1]
+        .url
+        .starts_with("https://Tenant.Example.com/HEAT/api/odata/"));
+    // A 404 everywhere is a wrong URL, said as such.
+    let mut s = Script::default();
+    s.answers.extend([ok(404, not_found), ok(404, not_found)]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    assert!(matches!(c.check(), Err(Error::NotFound(m)) if m.contains("/HEAT")));
+    // With /HEAT in the URL, the API is asked under it and nothing is probed.
+    let mut s = Script::default();
+    s.answers.extend([login_ok(), ok(200, "{}")]);
+    let heat = cfg(
+        &[
+            ("tenant_url", "https://Tenant.Example.com/HEAT/"),
+            ("authentication_method", "basic_auth"),
+            ("employee_rec_id", REC),
+        ],
+        &[("username", "u"), ("password", "pw12"), ("user_role", "r")],
+    );
+    let mut c = Client::new(parse(&heat).unwrap(), &mut s);
+    c.check().unwrap();
+    assert_eq!(
+        s.sent[0].url,
+        "https://Tenant.Example.com/HEAT/api/rest/authentication/login"
+    );
+    assert!(s.sent[1]
+        .url
+        .starts_with("https://Tenant.Example.com/HEAT/api/odata/businessobject/employees"));
 }
 
 #[test]
@@ -247,11 +328,15 @@ fn a_lost_create_is_found_not_posted_again() {
     let mut s = Script::default();
     s.answers.extend([
         login_ok(),
+        metadata_ok(),
         Err(TransportError::Lost("connection closed".into())),
         ok(200, &found),
     ]);
     let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
     let t = c.create("a1", &values()).unwrap();
+    // The lookup waited until the tenant could no longer be making the
+    // incident: its 90 s limit and a margin since the create was sent.
+    assert_eq!(s.slept, [95]);
     assert_eq!(t.id, format!("77|{RID}"));
     let posts = s
         .sent
@@ -259,7 +344,7 @@ fn a_lost_create_is_found_not_posted_again() {
         .filter(|r| r.method == Method::Post && r.url.ends_with("/incidents"))
         .count();
     assert_eq!(posts, 1);
-    let lookup = &s.sent[2].url;
+    let lookup = &s.sent[3].url;
     assert!(lookup.contains("$filter=Subject%20eq%20%27Netskope%20alert%27%20and%20ProfileLink_RecID%20eq%20%27F7177FFB09B44D159B1ADE379A5D1BC7%27"), "{lookup}");
 }
 
@@ -268,13 +353,14 @@ fn a_5xx_create_not_found_is_posted_again() {
     let mut s = Script::default();
     s.answers.extend([
         login_ok(),
+        metadata_ok(),
         ok(500, ""),
-        ok(200, "{\"value\":[]}"),
+        ok(200, ""),
         ok(201, &record(5, RID, "Logged", None)),
     ]);
     let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
     assert_eq!(c.create("a1", &values()).unwrap().id, format!("5|{RID}"));
-    assert_eq!(s.sent.len(), 4);
+    assert_eq!(s.sent.len(), 5);
 }
 
 #[test]
@@ -293,9 +379,12 @@ fn update_patches_and_only_cannot_be_found_means_deleted() {
     let mut s = Script::default();
     s.answers.extend([
         login_ok(),
+        metadata_ok(),
         ok(200, &record(10, RID, "Active", Some("Jacob.Clerk"))),
         ok(400, r#"{"code":"ISM_4000","description":"Record 'C9DF0BC0489447FEAC558BA55AEF17B9' cannot be found","message":["Record 'C9DF0BC0489447FEAC558BA55AEF17B9' cannot be found"]}"#),
         ok(400, r#"{"code":"ISM_4000","description":"Validation","message":["Category is mandatory"]}"#),
+        ok(400, r#"{"code":"ISM_4000","message":["Invalid key"]}"#),
+        ok(400, r#"{"code":"ISM_4000","description":"DataLayer.PromptException","message":["DataLayer.PromptException"]}"#),
     ]);
     let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
     let t = c.update(&task(&format!("10|{RID}")), &notes).unwrap();
@@ -311,13 +400,21 @@ fn update_patches_and_only_cannot_be_found_means_deleted() {
         Err(Error::Rejected(r)) => assert!(r.message.contains("Category is mandatory")),
         other => panic!("{other:?}"),
     }
-    assert_eq!(s.sent[1].method, Method::Patch);
     assert_eq!(
-        s.sent[1].url,
+        c.update(&task(&format!("10|{RID}")), &notes).unwrap().state,
+        TaskState::Deleted
+    );
+    match c.update(&task(&format!("10|{RID}")), &notes) {
+        Err(Error::Rejected(r)) => assert!(r.message.contains("workflow refused"), "{}", r.message),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.sent[2].method, Method::Patch);
+    assert_eq!(
+        s.sent[2].url,
         format!("https://Tenant.Example.com/api/odata/businessobject/incidents('{RID}')")
     );
     assert_eq!(
-        s.sent[1].body.as_deref(),
+        s.sent[2].body.as_deref(),
         Some(br#"{"NewNotes":"again"}"#.as_slice())
     );
 }
@@ -476,4 +573,181 @@ fn sync_never_takes_a_record_with_another_rec_id_for_the_task() {
     let out = c.sync(std::slice::from_ref(&mine)).unwrap();
     assert_eq!(out[0].id, mine.id);
     assert_eq!(out[0].state, TaskState::Deleted);
+}
+
+#[test]
+fn a_request_never_sent_costs_nothing() {
+    let mut s = Script::default();
+    s.answers
+        .extend([Err(TransportError::NotSent("connection refused".into()))]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    assert!(
+        matches!(c.check(), Err(Error::Transport(m)) if m.starts_with("could not reach Ivanti"))
+    );
+    assert_eq!(c.calls(), 0);
+}
+
+#[test]
+fn a_lost_create_is_never_posted_again_with_the_marker_off() {
+    let mut config = basic();
+    config[0]
+        .values
+        .push(("create_marker".into(), "off".into()));
+    let mut s = Script::default();
+    s.answers.extend([
+        login_ok(),
+        metadata_ok(),
+        Err(TransportError::Lost("timed out".into())),
+    ]);
+    let mut c = Client::new(parse(&config).unwrap(), &mut s);
+    match c.create("a1", &values()) {
+        Err(Error::Transport(m)) => assert!(m.contains("check Ivanti"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        c.find_for("a1", &values()),
+        Err(Error::InvalidConfiguration(p)) if p.field == "create_marker"
+    ));
+    let posted = &s.sent[2];
+    let body: Value = serde_json::from_slice(posted.body.as_ref().unwrap()).unwrap();
+    assert_eq!(body["Symptom"], "Alert ID: a1");
+    assert_eq!(s.sent.len(), 3);
+}
+
+#[test]
+fn a_create_that_timed_out_past_the_tenant_limit_is_looked_for_at_once() {
+    /// A transport whose create takes the whole write timeout.
+    struct Slow<'a>(&'a mut Script);
+    impl Transport for Slow<'_> {
+        fn send(&mut self, r: &Request) -> Result<Response, TransportError> {
+            if r.method == Method::Post && r.url.ends_with("/incidents") {
+                self.0.now_ms += u64::from(r.timeout_secs) * 1000;
+            }
+            (&mut *self.0).send(r)
+        }
+        fn sleep(&mut self, seconds: u32) {
+            (&mut *self.0).sleep(seconds)
+        }
+        fn now_ms(&mut self) -> u64 {
+            self.0.now_ms
+        }
+    }
+    let found = format!("{{\"value\":[{}]}}", record(77, RID, "Logged", None));
+    let mut s = Script::default();
+    s.answers.extend([
+        login_ok(),
+        metadata_ok(),
+        Err(TransportError::Lost("timed out".into())),
+        ok(200, &found),
+    ]);
+    let mut c = Client::new(parse(&basic()).unwrap(), Slow(&mut s));
+    assert_eq!(c.create("a1", &values()).unwrap().id, format!("77|{RID}"));
+    // 120 s had passed: only the configured retry wait remains.
+    assert_eq!(s.slept, [60]);
+}
+
+#[test]
+fn values_are_typed_and_metadata_is_read_once_a_session() {
+    let mut s = Script::default();
+    s.answers.extend([
+        login_ok(),
+        metadata_ok(),
+        ok(201, &record(10, RID, "Logged", None)),
+        ok(201, &record(11, RID, "Logged", None)),
+    ]);
+    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut v = values();
+    v.push(("IsNetskope".into(), "true".into()));
+    v.push(("Subject".into(), "x".repeat(300)));
+    v.remove(0);
+    c.create("a1", &v).unwrap();
+    assert_eq!(c.warnings().len(), 1, "{:?}", c.warnings());
+    assert!(c.fields().unwrap().iter().any(|f| f.name == "IsNetskope"));
+    let mut bad = v.clone();
+    bad[2].1 = "maybe".into();
+    assert!(matches!(c.create("a2", &bad), Err(Error::InvalidInput(p)) if p.field == "IsNetskope"));
+    c.create("a3", &v).unwrap();
+    let body: Value = serde_json::from_slice(s.sent[2].body.as_ref().unwrap()).unwrap();
+    assert_eq!(body["IsNetskope"], Value::Bool(true));
+    assert_eq!(body["Subject"].as_str().unwrap().chars().count(), 255);
+    let metadata = s
+        .sent
+        .iter()
+        .filter(|r| r.url.ends_with("$metadata"))
+        .count();
+    assert_eq!(metadata, 1);
+}
+
+#[test]
+fn a_sync_query_refused_for_its_length_is_halved_for_the_session() {
+    let iis = "<html><body><h2>HTTP Error 404.15 - Not Found</h2>The request filtering module is configured to deny a request where the query string is too long.</body></html>";
+    let tasks: Vec<Task> = (1..=8).map(|n| task(&format!("{n}|{RID}"))).collect();
+    let page = |ns: &[u64]| {
+        let rows: Vec<String> = ns.iter().map(|&n| record(n, RID, "Active", None)).collect();
+        ok(200, &format!("{{\"value\":[{}]}}", rows.join(",")))
+    };
+    let mut s = Script::default();
+    s.answers.extend([
+        login_ok(),
+        ok(404, iis),
+        ok(404, iis),
+        page(&[1, 2]),
+        page(&[3, 4]),
+        page(&[5, 6]),
+        page(&[7, 8]),
+        page(&[1, 2]),
+    ]);
+    let mut config = basic();
+    config[0]
+        .values
+        .push(("sync_batch_size".into(), "8".into()));
+    let mut c = Client::new(parse(&config).unwrap(), &mut s);
+    let out = c.sync(&tasks).unwrap();
+    assert!(
+        out.iter().all(|t| t.state == TaskState::InProgress),
+        "{out:?}"
+    );
+    // The next sync starts at the size that worked.
+    let out = c.sync(&tasks[..2]).unwrap();
+    assert!(out.iter().all(|t| t.state == TaskState::InProgress));
+    let tops: Vec<&str> = s.sent[1..]
+        .iter()
+        .map(|r| {
+            r.url
+                .split("$top=")
+                .nth(1)
+                .unwrap()
+                .split('&')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(tops, ["8", "4", "2", "2", "2", "2", "2"]);
+}
+
+#[test]
+fn an_echoed_session_key_or_password_never_leaves_in_an_error() {
+    let key = "tenant.example.com#ABCDEFGHIJKLMNOPQRSTUVWXYZ012345#2";
+    let echo = format!(
+        r#"{{"code":"ISM_5000","description":"Unhandled system exception: {{&quot;SessionKey&quot;:&quot;{key}&quot;,&quot;TenantId&quot;:&quot;tenant.example.com&quot;}}","message":["{{\"LogEntryId\":\"{{\\\"SessionId\\\":\\\"{}\\\"}}\"}}"]}}"#,
+        key.replace('#', "%23")
+    );
+    let mut s = Script::default();
+    s.answers.extend([
+        login_ok(),
+        ok(500, &echo),
+        ok(500, &echo),
+        ok(500, &echo),
+        ok(500, &echo),
+    ]);
+    let mut config = basic();
+    config[0]
+        .values
+        .push(("retry_wait_seconds".into(), "0".into()));
+    let mut c = Client::new(parse(&config).unwrap(), &mut s);
+    let e = crate::redact::error(c.sync(&[task(&format!("1|{RID}"))]).unwrap_err());
+    let text = format!("{e:?}");
+    assert!(!text.contains("ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"), "{text}");
+    assert!(text.contains("[redacted]"), "{text}");
+    assert!(text.contains("Ivanti answered 500"), "{text}");
 }
