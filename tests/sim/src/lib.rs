@@ -4,8 +4,11 @@
 //! (login, employee lookup, incident `$metadata`, incident create / patch / get / query
 //! with Ivanti's OData subset), with Ivanti's record shapes and error bodies, and lets
 //! tests drive it: change incidents behind the plugin's back, count calls, read the
-//! request log, expire sessions and inject [`Faults`]. The same controls are exposed
-//! over HTTP under `/_sim/` for the standalone binary.
+//! request log, expire sessions, flip [`Switches`] and inject [`Faults`]. The same
+//! controls are exposed over HTTP under `/_sim/` for the standalone binary.
+//!
+//! Where live tenants and Ivanti's guide disagree it answers as live tenants do
+//! ([`Dialect::Live`], the default); [`Dialect::Guide`] gives the guide's answers.
 
 mod config;
 mod faults;

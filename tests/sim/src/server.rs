@@ -379,7 +379,7 @@ impl Shared {
     // ---- faults -------------------------------------------------------------
 
     /// Counts and logs a call; decides the delay and any early answer (IIS filtering,
-    /// quota, 429, 5xx).
+    /// quota, 429, 5xx, echoing 500).
     fn begin(&self, req: &Request, endpoint: Endpoint) -> Begin {
         let mut st = self.lock();
         st.calls.bump(endpoint);
