@@ -90,6 +90,7 @@ fn spellings(secret: &str) -> Vec<String> {
         percent(secret, true),
         percent(secret, false).replace("%20", "+"),
         json1.replace('/', "\\/"),
+        dotnet_escape(&json1),
         json1,
         json2,
     ];
@@ -103,6 +104,27 @@ fn spellings(secret: &str) -> Vec<String> {
 fn json_escape(s: &str) -> String {
     let quoted = serde_json::to_string(s).unwrap_or_default();
     quoted[1..quoted.len().saturating_sub(1).max(1)].to_owned()
+}
+
+/// .NET's JSON writer escapes HTML-sensitive characters as `\uXXXX`.
+fn dotnet_escape(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut chars = json.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'"') => {
+                chars.next();
+                out.push_str("\\u0022");
+            }
+            '\'' => out.push_str("\\u0027"),
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '+' => out.push_str("\\u002b"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn html_escape(s: &str) -> String {
@@ -154,7 +176,9 @@ pub fn redact(text: &str) -> String {
 
 /// Characters that open or close a quoted name or value, in any of the
 /// escapings an echo may use.
-const QUOTES: &[&str] = &["&quot;", "&#34;", "&#39;", "\\", "\"", "'"];
+const QUOTES: &[&str] = &[
+    "&quot;", "&#34;", "&#39;", "\\u0022", "\\u0027", "\\", "\"", "'",
+];
 
 fn skip_quotes(s: &str) -> usize {
     let mut at = 0;
@@ -180,7 +204,11 @@ fn redact_field(text: &str, name: &str) -> String {
         rest = after_name;
         let prev = before[..at].chars().next_back();
         // Part of a longer name (e.g. `LoginIdName`, `XSessionId`).
-        let glued_before = prev.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        let escaped_quote = ["\\u0022", "\\u0027"]
+            .iter()
+            .any(|q| before[..at].ends_with(q));
+        let glued_before =
+            !escaped_quote && prev.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
         let glued_after = rest
             .chars()
             .next()
@@ -300,6 +328,7 @@ mod tests {
             "<Error><Hostname>S3CR3T</Hostname><ServiceName>S3CR3T</ServiceName></Error>",
             "ConnectionString: \"Server=S3CR3T;Password=S3CR3T\"",
             "ClientIpAddress=S3CR3T&x=1",
+            r#"{\u0022ServiceName\u0022:\u0022S3CR3T\u0022}"#,
             r#"{"sessionid" : "S3CR3T"}"#,
         ];
         for case in cases {
