@@ -11,6 +11,7 @@ pub mod config;
 pub mod instance;
 pub mod outbound;
 pub mod queue;
+pub mod redact;
 pub mod render;
 pub mod report;
 pub mod runtime;

@@ -71,47 +71,39 @@ pub fn failure_json(f: &Failure) -> Value {
     }
 }
 
-/// Replaces every secret the configuration carried with `***`, in case a
-/// plugin or a library echoes one.
-#[derive(Debug, Clone, Default)]
-pub struct Redactor(Vec<String>);
+pub use crate::redact::Redactor;
 
-impl Redactor {
-    pub fn new(secrets: Vec<String>) -> Self {
-        let mut s: Vec<String> = secrets.into_iter().filter(|s| s.len() >= 3).collect();
-        s.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        Redactor(s)
+/// A failure with every secret taken out of its texts: what the plugin
+/// says goes to logs, the store and the summary only through this.
+pub fn redact_failure(r: &Redactor, f: Failure) -> Failure {
+    if r.is_empty() {
+        return f;
     }
-
-    pub fn text(&self, text: &str) -> String {
-        self.0
-            .iter()
-            .fold(text.to_owned(), |t, s| t.replace(s.as_str(), "***"))
-    }
-
-    pub fn value(&self, v: Value) -> Value {
-        match v {
-            Value::String(s) => Value::String(self.text(&s)),
-            Value::Array(a) => Value::Array(a.into_iter().map(|v| self.value(v)).collect()),
-            Value::Object(o) => {
-                Value::Object(o.into_iter().map(|(k, v)| (k, self.value(v))).collect())
-            }
-            other => other,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redactor_hides_every_secret() {
-        let r = Redactor::new(vec!["hunter22".into(), "ab".into()]);
-        assert_eq!(r.text("pw hunter22 ab"), "pw *** ab");
-        assert_eq!(
-            r.value(json!({"m": ["x hunter22"]})),
-            json!({"m": ["x ***"]})
-        );
+    let t = |s: String| r.text(&s);
+    let problem = |p: api::FieldProblem| api::FieldProblem {
+        step: p.step,
+        field: p.field,
+        message: t(p.message),
+    };
+    match f {
+        Failure::Sandbox(m) => Failure::Sandbox(t(m)),
+        Failure::Plugin(e) => Failure::Plugin(match e {
+            api::Error::InvalidConfiguration(p) => api::Error::InvalidConfiguration(problem(p)),
+            api::Error::InvalidInput(p) => api::Error::InvalidInput(problem(p)),
+            api::Error::Unauthorized(m) => api::Error::Unauthorized(t(m)),
+            api::Error::Forbidden(m) => api::Error::Forbidden(t(m)),
+            api::Error::NotFound(m) => api::Error::NotFound(t(m)),
+            api::Error::RateLimited(x) => api::Error::RateLimited(api::RateLimit {
+                retry_after_seconds: x.retry_after_seconds,
+                message: t(x.message),
+            }),
+            api::Error::Rejected(x) => api::Error::Rejected(api::Rejection {
+                status: x.status,
+                code: x.code.map(t),
+                message: t(x.message),
+            }),
+            api::Error::Transport(m) => api::Error::Transport(t(m)),
+            api::Error::BadResponse(m) => api::Error::BadResponse(t(m)),
+        }),
     }
 }

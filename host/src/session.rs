@@ -5,12 +5,16 @@ use crate::bindings::api::{Alert, FieldValue, Task};
 use crate::config::LoadedConfig;
 use crate::instance::{Failure, Instance};
 use crate::outbound::Authority;
+use crate::report::{redact_failure, Redactor};
 use crate::runtime::Runtime;
 use wasmtime::component::ResourceAny;
 
+/// Every failure a session returns has the configuration's secrets taken
+/// out already, so no caller can log or store one by mistake.
 pub struct Session {
     pub instance: Instance,
     handle: ResourceAny,
+    redactor: Redactor,
 }
 
 impl Session {
@@ -20,12 +24,24 @@ impl Session {
             .tenant_url
             .as_deref()
             .and_then(|u| Authority::from_url(u).ok());
+        let redactor = Redactor::new(config.secrets.clone());
         let mut instance = runtime
             .instantiate(tenant)
             .await
-            .map_err(|e| Failure::Sandbox(format!("{e:#}")))?;
-        let handle = instance.open(&config.steps).await?;
-        Ok(Session { instance, handle })
+            .map_err(|e| redact_failure(&redactor, Failure::Sandbox(format!("{e:#}"))))?;
+        let handle = instance
+            .open(&config.steps)
+            .await
+            .map_err(|f| redact_failure(&redactor, f))?;
+        Ok(Session {
+            instance,
+            handle,
+            redactor,
+        })
+    }
+
+    fn clean<T>(&self, r: Result<T, Failure>) -> Result<T, Failure> {
+        r.map_err(|f| redact_failure(&self.redactor, f))
     }
 
     /// The plugin's first queue (where its tickets go unless told otherwise).
@@ -40,11 +56,13 @@ impl Session {
     }
 
     pub async fn check(&mut self) -> Result<(), Failure> {
-        self.instance.check(self.handle).await
+        let r = self.instance.check(self.handle).await;
+        self.clean(r)
     }
 
     pub async fn fields(&mut self) -> Result<Vec<crate::bindings::api::MappingField>, Failure> {
-        self.instance.fields(self.handle).await
+        let r = self.instance.fields(self.handle).await;
+        self.clean(r)
     }
 
     pub async fn create(
@@ -53,9 +71,11 @@ impl Session {
         values: &[FieldValue],
         queue: &str,
     ) -> Result<Task, Failure> {
-        self.instance
+        let r = self
+            .instance
             .create(self.handle, alert, values, queue)
-            .await
+            .await;
+        self.clean(r)
     }
 
     pub async fn find_created(
@@ -63,7 +83,8 @@ impl Session {
         alert: &Alert,
         values: &[FieldValue],
     ) -> Result<Option<Task>, Failure> {
-        self.instance.find_created(self.handle, alert, values).await
+        let r = self.instance.find_created(self.handle, alert, values).await;
+        self.clean(r)
     }
 
     pub async fn update(
@@ -72,14 +93,17 @@ impl Session {
         alert: &Alert,
         values: &[FieldValue],
     ) -> Result<Task, Failure> {
-        self.instance.update(self.handle, task, alert, values).await
+        let r = self.instance.update(self.handle, task, alert, values).await;
+        self.clean(r)
     }
 
     pub async fn sync(&mut self, tasks: &[Task]) -> Result<Vec<Task>, Failure> {
-        self.instance.sync(self.handle, tasks).await
+        let r = self.instance.sync(self.handle, tasks).await;
+        self.clean(r)
     }
 
     pub async fn calls_made(&mut self) -> Result<u64, Failure> {
-        self.instance.calls_made(self.handle).await
+        let r = self.instance.calls_made(self.handle).await;
+        self.clean(r)
     }
 }
