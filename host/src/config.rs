@@ -32,22 +32,119 @@ fn secret(origin: &str, at: &str, reference: &serde_json::Map<String, Value>) ->
             input(format!("{origin}: {at} reads environment variable {var}, which is not set: export it or write the value inline"))
         }),
         Some((k, Value::String(path))) if k == "file" => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| input(format!("{origin}: {at} reads the file {path}, which cannot be read ({e}): check the path and its permissions")))?;
+            let what = format!("secret file of {at}");
+            let text = crate::limits::read_text(Path::new(path), crate::limits::CONFIG_MAX, &what)?;
             Ok(text.trim_end_matches(['\n', '\r']).to_owned())
         }
         _ => Err(bad()),
     }
 }
 
+/// A secret goes into a header or a login body as it is: a line break or
+/// another control character inside it is a mistake (a file holding two
+/// lines, a pasted tab) that would otherwise surface at run time as "a
+/// header was refused", or be echoed in a form the redactor must guess.
+fn check_secret(origin: &str, at: &str, value: &str) -> Result<()> {
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(input(format!(
+            "{origin}: {at} contains a control character ({}): a secret must be one line of text; check the value or the file it is read from",
+            match c {
+                '\n' => "a line break".to_string(),
+                '\r' => "a carriage return".to_string(),
+                '\t' => "a tab".to_string(),
+                c => format!("U+{:04X}", c as u32),
+            }
+        )));
+    }
+    Ok(())
+}
+
+/// A JSON value read with every object's keys checked for repeats: with
+/// `{"password": "a", "password": "b"}` the host and the plugin could
+/// each use a different one.
+struct Unique(Value);
+
+impl<'de> serde::Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(UniqueVisitor)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+    type Value = Unique;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Unique, E> {
+        Ok(Unique(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Unique, E> {
+        Ok(Unique(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Unique, E> {
+        Ok(Unique(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<Unique, E> {
+        Ok(Unique(v.into()))
+    }
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Unique, E> {
+        Ok(Unique(Value::String(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> std::result::Result<Unique, E> {
+        Ok(Unique(Value::String(v)))
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Unique, E> {
+        Ok(Unique(Value::Null))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Unique, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unique(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Unique(Value::Array(items)))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Unique, A::Error> {
+        let mut m = serde_json::Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            if m.contains_key(&k) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key \"{k}\" appears twice"
+                )));
+            }
+            let Unique(v) = map.next_value()?;
+            m.insert(k, v);
+        }
+        Ok(Unique(Value::Object(m)))
+    }
+}
+
+fn read_document(origin: &str, text: &str) -> Result<Value> {
+    match serde_json::from_str::<Unique>(text) {
+        Ok(Unique(v)) => Ok(v),
+        Err(e) if e.to_string().contains("appears twice") => Err(input(format!(
+            "{origin}: {e}: write each key once (the host and the plugin could read different values)"
+        ))),
+        Err(e) => Err(input(format!("{origin} is not valid JSON ({e}): write it as {{\"auth\": {{...}}, \"params\": {{...}}}}"))),
+    }
+}
+
 /// Parses a configuration document (its origin names it in messages).
 pub fn parse(origin: &str, text: &str) -> Result<LoadedConfig> {
-    let doc: Value = serde_json::from_str(text)
-        .map_err(|e| input(format!("{origin} is not valid JSON ({e}): write it as {{\"auth\": {{...}}, \"params\": {{...}}}}")))?;
+    let doc = read_document(origin, text)?;
     let Value::Object(steps) = doc else {
         return Err(input(format!("{origin} must be a JSON object of steps, e.g. {{\"auth\": {{...}}, \"params\": {{...}}}}")));
     };
     let mut loaded = LoadedConfig::default();
+    let mut tenant_step: Option<String> = None;
     for (step, values) in steps {
         let Value::Object(values) = values else {
             return Err(input(format!(
@@ -64,6 +161,7 @@ pub fn parse(origin: &str, text: &str) -> Result<LoadedConfig> {
                 Value::Null => continue,
                 Value::Object(reference) => {
                     let s = secret(origin, &at, &reference)?;
+                    check_secret(origin, &at, &s)?;
                     loaded.secrets.push(s.clone());
                     s
                 }
@@ -71,10 +169,18 @@ pub fn parse(origin: &str, text: &str) -> Result<LoadedConfig> {
                     return Err(input(format!("{origin}: {at} must be text, not a list")))
                 }
             };
-            if key == "tenant_url" && loaded.tenant_url.is_none() {
+            if key == "tenant_url" {
+                // The host allows the first, the plugin might use another.
+                if let Some(first) = &tenant_step {
+                    return Err(input(format!(
+                        "{origin}: tenant_url is given in step '{first}' and again in step '{step}': give it once, in '{first}'"
+                    )));
+                }
+                tenant_step = Some(step.clone());
                 loaded.tenant_url = Some(text.clone());
             }
             if is_secret_key(&key) {
+                check_secret(origin, &at, &text)?;
                 loaded.secrets.push(text.clone());
             }
             out.push((key, text));
@@ -93,12 +199,7 @@ pub fn is_secret_key(key: &str) -> bool {
 }
 
 pub fn load(path: &Path) -> Result<LoadedConfig> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        input(format!(
-            "cannot read the configuration {} ({e}): check the --config path",
-            path.display()
-        ))
-    })?;
+    let text = crate::limits::read_text(path, crate::limits::CONFIG_MAX, "configuration")?;
     parse(&path.display().to_string(), &text)
 }
 
@@ -146,5 +247,62 @@ mod tests {
         assert!(
             err(r#"{"params": {"password": {"vault": "x"}}}"#).contains("params.password must be")
         );
+    }
+
+    #[test]
+    fn repeated_keys_and_a_second_tenant_url_are_refused() {
+        let e = err(r#"{"auth": {"tenant_url": "https://a", "tenant_url": "https://b"}}"#);
+        assert!(e.contains("\"tenant_url\" appears twice"), "{e}");
+        let e = err(r#"{"auth": {"x": 1}, "auth": {"y": 2}}"#);
+        assert!(e.contains("\"auth\" appears twice"), "{e}");
+        let e =
+            err(r#"{"auth": {"tenant_url": "https://a"}, "params": {"tenant_url": "https://b"}}"#);
+        assert!(
+            e.contains("given in step 'auth' and again in step 'params'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn secrets_with_control_characters_are_refused_without_echoing_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "first-half\nsecond-half\n").unwrap();
+        let e = err(&format!(
+            r#"{{"params": {{"password": {{"file": "{}"}}}}}}"#,
+            f.display()
+        ));
+        assert!(
+            e.contains("params.password contains a control character (a line break)"),
+            "{e}"
+        );
+        assert!(
+            !e.contains("first-half") && !e.contains("second-half"),
+            "{e}"
+        );
+        let e = err(r#"{"params": {"api_key": "abc\tdef"}}"#);
+        assert!(
+            e.contains("params.api_key contains a control character (a tab)"),
+            "{e}"
+        );
+        std::fs::write(&f, "one-line\r\n").unwrap();
+        let c = parse(
+            "c",
+            &format!(
+                r#"{{"params": {{"password": {{"file": "{}"}}}}}}"#,
+                f.display()
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            c.steps[0].values[0].1, "one-line",
+            "a trailing line break is dropped"
+        );
+    }
+
+    #[test]
+    fn a_huge_secret_file_is_refused() {
+        let e = err(r#"{"params": {"password": {"file": "/dev/zero"}}}"#);
+        assert!(e.contains("larger than 1 MiB"), "{e}");
     }
 }

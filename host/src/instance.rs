@@ -67,6 +67,12 @@ impl Instance {
         }
     }
 
+    /// How many of this instance's latest requests were never sent (the
+    /// connection failed); 0 when its last request reached the tenant.
+    pub fn unsent_streak(&self) -> u64 {
+        self.store.data().outbound().unsent_streak()
+    }
+
     /// Whether a failure has made the instance unusable.
     pub fn is_poisoned(&self) -> bool {
         self.poisoned.is_some()

@@ -46,33 +46,45 @@ pub struct Authority {
 }
 
 impl Authority {
-    /// The scheme, host and port of an http(s) URL.
+    /// The scheme, host and port of an http(s) URL. The host is read as
+    /// the URL standard reads it (the way the HTTP client will connect):
+    /// `127.1` and `0x7f.0.0.1` are `127.0.0.1`, names are lower case.
     pub fn from_url(url: &str) -> Result<Authority> {
-        let uri: http::Uri = url
-            .trim()
-            .parse()
-            .with_context(|| format!("'{url}' is not a URL"))?;
-        let https = match uri.scheme_str() {
-            Some("https") => true,
-            Some("http") => false,
+        let parsed =
+            url::Url::parse(url.trim()).with_context(|| format!("'{url}' is not a URL"))?;
+        let https = match parsed.scheme() {
+            "https" => true,
+            "http" => false,
             _ => bail!("'{url}' must start with https:// or http://"),
         };
-        let host = uri
-            .host()
-            .filter(|h| !h.is_empty())
-            .with_context(|| format!("'{url}' has no host"))?;
+        let host = match parsed.host() {
+            Some(url::Host::Domain(d)) if !d.is_empty() => d.to_ascii_lowercase(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            _ => bail!("'{url}' has no host"),
+        };
         Ok(Authority {
             https,
-            host: host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_ascii_lowercase(),
-            port: uri.port_u16().unwrap_or(if https { 443 } else { 80 }),
+            host,
+            port: parsed
+                .port_or_known_default()
+                .unwrap_or(if https { 443 } else { 80 }),
         })
     }
 
+    /// Whether requests to this host stay on this machine: `localhost`,
+    /// 127.0.0.0/8, `::1`, those addresses mapped into IPv6
+    /// (`::ffff:127.0.0.1`), and the unspecified addresses (`0.0.0.0`,
+    /// `::`), which a connect sends to this machine too.
     pub fn is_loopback(&self) -> bool {
-        self.host == "localhost" || self.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        let local4 = |ip: std::net::Ipv4Addr| ip.is_loopback() || ip.is_unspecified();
+        match self.host.parse::<IpAddr>() {
+            Ok(IpAddr::V4(ip)) => local4(ip),
+            Ok(IpAddr::V6(ip)) => {
+                ip.is_loopback() || ip.is_unspecified() || ip.to_ipv4_mapped().is_some_and(local4)
+            }
+            Err(_) => self.host == "localhost",
+        }
     }
 }
 
@@ -91,9 +103,41 @@ impl std::fmt::Display for Authority {
 /// Counters shared by every Store of a runtime.
 #[derive(Debug, Default)]
 pub struct Stats {
+    /// Requests that reached the tenant (a connection was made and the
+    /// request written): what the tenant counts against its quota.
     pub requests: AtomicU64,
     pub denied: AtomicU64,
     pub bytes_received: AtomicU64,
+    /// Requests never sent: the connection failed (refused, DNS, TLS,
+    /// connect timeout).
+    pub unsent: AtomicU64,
+    /// Requests never sent since the last one that was.
+    pub unsent_streak: AtomicU64,
+    /// Why the last request was not sent ("connection refused"...).
+    pub last_unsent: std::sync::Mutex<Option<String>>,
+}
+
+impl Stats {
+    fn sent(&self, local: &AtomicU64) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.unsent_streak.store(0, Ordering::Relaxed);
+        local.store(0, Ordering::Relaxed);
+    }
+
+    fn not_sent(&self, local: &AtomicU64, why: String) {
+        self.unsent.fetch_add(1, Ordering::Relaxed);
+        self.unsent_streak.fetch_add(1, Ordering::Relaxed);
+        local.fetch_add(1, Ordering::Relaxed);
+        *self.last_unsent.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+    }
+
+    /// Why the tenant could not be reached, when the last request was not sent.
+    pub fn unreached_reason(&self) -> Option<String> {
+        self.last_unsent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 /// The policy and client behind `wasi:http/outgoing-handler`.
@@ -104,6 +148,8 @@ pub struct Outbound {
     clamp: Clamp,
     client: reqwest::Client,
     stats: Arc<Stats>,
+    /// This instance's requests never sent since its last one that was.
+    unsent_streak: Arc<AtomicU64>,
 }
 
 /// Builds the host's HTTP client once per runtime: connections are reused across Stores.
@@ -116,8 +162,7 @@ pub fn client(ca_bundle: Option<&Path>, clamp: Clamp) -> Result<reqwest::Client>
         .tcp_nodelay(true)
         .use_rustls_tls();
     if let Some(path) = ca_bundle {
-        let pem = std::fs::read(path)
-            .with_context(|| format!("cannot read the CA bundle {}", path.display()))?;
+        let pem = crate::limits::read_capped(path, crate::limits::DOCUMENT_MAX, "CA bundle")?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
             .with_context(|| format!("{} holds no PEM certificates", path.display()))?;
         if certs.is_empty() {
@@ -147,31 +192,26 @@ impl Outbound {
             clamp,
             client,
             stats,
+            unsent_streak: Arc::default(),
         }
     }
 
-    /// Whether a request to `uri` may leave.
+    /// How many of this instance's latest requests were not sent (0 when
+    /// its last request reached the tenant).
+    pub fn unsent_streak(&self) -> u64 {
+        self.unsent_streak.load(Ordering::Relaxed)
+    }
+
+    /// Whether a request to `uri` may leave: the host is compared as the
+    /// client will connect to it (see [`Authority::from_url`]).
     pub fn permits(&self, uri: &http::Uri) -> bool {
         let Some(allowed) = &self.allowed else {
             return false;
         };
-        let Some(asked) = uri
-            .scheme_str()
-            .zip(uri.host())
-            .map(|(s, h)| (s, h.trim_start_matches('[').trim_end_matches(']')))
-        else {
+        let Ok(asked) = Authority::from_url(&uri.to_string()) else {
             return false;
         };
-        let https = match asked.0 {
-            "https" => true,
-            "http" => false,
-            _ => return false,
-        };
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let same = https == allowed.https
-            && asked.1.eq_ignore_ascii_case(&allowed.host)
-            && port == allowed.port;
-        same && (https || allowed.is_loopback() || self.allow_insecure_http)
+        asked == *allowed && (asked.https || allowed.is_loopback() || self.allow_insecure_http)
     }
 
     fn clamp(&self, asked: Option<RequestOptions>) -> Clamp {
@@ -182,6 +222,17 @@ impl Outbound {
             first_byte: pick(asked.first_byte_timeout, self.clamp.first_byte),
             between_bytes: pick(asked.between_bytes_timeout, self.clamp.between_bytes),
         }
+    }
+}
+
+/// What the user should read for a request that was never sent.
+fn unsent_reason(e: &HttpError) -> String {
+    match e {
+        HttpError::DnsError { .. } => "the name does not resolve (DNS)".into(),
+        HttpError::TlsCertificateError => "its TLS certificate is not trusted".into(),
+        HttpError::ConnectionTimeout => "connecting timed out".into(),
+        HttpError::ConnectionRefused => "the connection was refused".into(),
+        other => format!("the connection failed ({other:?})"),
     }
 }
 
@@ -229,6 +280,7 @@ async fn send(
     request: http::Request<WasiBody>,
     limits: Clamp,
     stats: Arc<Stats>,
+    streak: Arc<AtomicU64>,
 ) -> Result<
     (
         http::Response<WasiBody>,
@@ -252,9 +304,28 @@ async fn send(
     // Connecting is bounded by the client's own connect timeout; this bounds
     // the whole wait for the answer's head, as the plugin's first-byte
     // timeout asks (a sum with the connect timeout would let it run late).
+    // A request counts as a tenant call once it is sent: a connection that
+    // could not be made (refused, DNS, TLS) sends nothing and costs no quota.
     let response = match tokio::time::timeout(limits.first_byte, pending).await {
-        Ok(r) => r.map_err(map_reqwest)?,
-        Err(_) => return Err(HttpError::HttpResponseTimeout),
+        Ok(Ok(r)) => {
+            stats.sent(&streak);
+            r
+        }
+        Ok(Err(e)) => {
+            let unsent = e.is_connect();
+            let e = map_reqwest(e);
+            if unsent {
+                stats.not_sent(&streak, unsent_reason(&e));
+            } else {
+                stats.sent(&streak);
+            }
+            return Err(e);
+        }
+        Err(_) => {
+            // It may have been written before the wait ran out: counted.
+            stats.sent(&streak);
+            return Err(HttpError::HttpResponseTimeout);
+        }
     };
     let mut builder = http::Response::builder().status(response.status());
     for (k, v) in response.headers() {
@@ -304,13 +375,13 @@ impl WasiHttpHooks for Outbound {
             tracing::warn!(target: "cto_host::outbound", uri = %redact_query(request.uri()), "denied a plugin request outside the configured tenant");
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
-        self.stats.requests.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(target: "cto_host::outbound", method = %request.method(), path = %request.uri().path(), "plugin request");
         Box::new(send(
             self.client.clone(),
             request,
             self.clamp(options),
             self.stats.clone(),
+            self.unsent_streak.clone(),
         ))
     }
 }
@@ -378,6 +449,80 @@ mod tests {
             .permits(&"http://tenant.example.com/x".parse().unwrap()));
         assert!(outbound("http://tenant.example.com", true)
             .permits(&"http://tenant.example.com/x".parse().unwrap()));
+    }
+
+    #[test]
+    fn loopback_is_judged_on_the_address_the_client_connects_to() {
+        for local in [
+            "http://127.0.0.1:8080",
+            "http://127.1:8080",
+            "http://0x7f.0.0.1:8080",
+            "http://2130706433:8080",
+            "http://localhost:8080",
+            "http://LOCALHOST:8080",
+            "http://[::1]:8080",
+            "http://[::ffff:127.0.0.1]:8080",
+            "http://0.0.0.0:8080",
+            "http://[::]:8080",
+        ] {
+            assert!(Authority::from_url(local).unwrap().is_loopback(), "{local}");
+        }
+        for remote in [
+            "http://tenant.example.com",
+            "http://10.0.0.1",
+            "http://[::ffff:10.0.0.1]",
+            "http://localhost.evil.io",
+            "http://128.0.0.1",
+        ] {
+            assert!(
+                !Authority::from_url(remote).unwrap().is_loopback(),
+                "{remote}"
+            );
+        }
+        assert_eq!(
+            Authority::from_url("http://127.1:8080").unwrap(),
+            Authority::from_url("http://127.0.0.1:8080").unwrap()
+        );
+        let o = outbound("http://127.1:8080", false);
+        assert!(o.permits(&"http://127.0.0.1:8080/x".parse().unwrap()));
+        assert!(o.permits(&"http://127.1:8080/x".parse().unwrap()));
+        assert!(!o.permits(&"http://127.0.0.2:8080/x".parse().unwrap()));
+    }
+
+    #[tokio::test]
+    async fn a_request_never_sent_is_not_a_tenant_call() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let stats = Arc::new(Stats::default());
+        let streak = Arc::new(AtomicU64::new(0));
+        for _ in 0..3 {
+            let request = http::Request::get(format!("http://127.0.0.1:{port}/x"))
+                .body(
+                    http_body_util::Empty::<Bytes>::new()
+                        .map_err(|never| match never {})
+                        .boxed_unsync(),
+                )
+                .unwrap();
+            let r = send(
+                reqwest::Client::new(),
+                request,
+                Clamp::default(),
+                stats.clone(),
+                streak.clone(),
+            )
+            .await;
+            assert!(matches!(r, Err(HttpError::ConnectionRefused)));
+        }
+        assert_eq!(stats.requests.load(Ordering::Relaxed), 0);
+        assert_eq!(stats.unsent.load(Ordering::Relaxed), 3);
+        assert_eq!(stats.unsent_streak.load(Ordering::Relaxed), 3);
+        assert_eq!(streak.load(Ordering::Relaxed), 3);
+        assert_eq!(
+            stats.unreached_reason().as_deref(),
+            Some("the connection was refused")
+        );
     }
 
     #[test]

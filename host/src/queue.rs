@@ -82,12 +82,7 @@ pub fn load(path: Option<&Path>, defaults: &DefaultMappings, default_name: &str)
             dedup: defaults.dedup.clone(),
         }),
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| {
-                input(format!(
-                    "cannot read the queue {} ({e}): check the --queue path",
-                    p.display()
-                ))
-            })?;
+            let text = crate::limits::read_text(p, crate::limits::DOCUMENT_MAX, "queue")?;
             parse(&p.display().to_string(), &text, defaults, default_name)
         }
     }

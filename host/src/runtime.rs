@@ -111,12 +111,8 @@ impl Runtime {
     }
 
     pub fn load_with(engine: Engine, path: &Path, options: RuntimeOptions) -> Result<Runtime> {
-        let bytes = std::fs::read(path).with_context(|| {
-            format!(
-                "cannot read the plugin component {}: check the --plugin path",
-                path.display()
-            )
-        })?;
+        let bytes =
+            crate::limits::read_capped(path, crate::limits::COMPONENT_MAX, "plugin component")?;
         let started = Instant::now();
         let (component, from_cache, sha256) =
             cache::compile(&engine, &bytes, options.cache_dir.as_deref())

@@ -42,6 +42,10 @@ impl HostState {
     pub fn memory_cap(&self) -> usize {
         self.memory_cap
     }
+
+    pub fn outbound(&self) -> &Outbound {
+        &self.outbound
+    }
 }
 
 impl WasiView for HostState {

@@ -57,7 +57,7 @@ pub async fn run(rt: &Runtime, config_path: Option<&Path>) -> Result<ExitCode> {
         ),
     };
     let cfg = match (config_path, &sim) {
-        (Some(p), _) => config::load(p)?,
+        (Some(p), _) => super::load_config(rt, p).await?,
         (None, Some(s)) => sim_config(s),
         (None, None) => unreachable!("a simulated tenant runs when no configuration is given"),
     };

@@ -191,6 +191,18 @@ fn init_logging(global: &Global) {
     }
 }
 
+/// A configuration for a tenant command: read (size-capped, no repeated
+/// keys, one-line secrets), then checked against the plugin's schema and
+/// the outbound policy before anything is sent.
+pub async fn load_config(
+    rt: &Runtime,
+    path: &std::path::Path,
+) -> anyhow::Result<crate::config::LoadedConfig> {
+    let cfg = crate::config::load(path)?;
+    crate::config_check::check(rt, &cfg).await?;
+    Ok(cfg)
+}
+
 /// Prints a JSON document on stdout.
 pub fn print_json(v: &serde_json::Value) {
     println!(

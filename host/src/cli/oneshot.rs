@@ -3,11 +3,11 @@
 use super::print_json;
 use crate::alert;
 use crate::bindings::api::Task;
-use crate::config::{self, LoadedConfig};
+use crate::config::LoadedConfig;
 use crate::instance::Failure;
 use crate::queue;
 use crate::render;
-use crate::report::{failure_json, input, Redactor};
+use crate::report::{failure_json, Redactor};
 use crate::runtime::Runtime;
 use crate::session::Session;
 use crate::tasks;
@@ -33,12 +33,7 @@ pub fn fail(redactor: &Redactor, f: &Failure) -> ExitCode {
 }
 
 fn read(path: &Path, what: &str) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| {
-        input(format!(
-            "cannot read the {what} {} ({e}): check the --{what} path",
-            path.display()
-        ))
-    })
+    crate::limits::read_text(path, crate::limits::DOCUMENT_MAX, what)
 }
 
 pub async fn info(rt: &Runtime) -> Result<ExitCode> {
@@ -60,7 +55,7 @@ pub async fn info(rt: &Runtime) -> Result<ExitCode> {
 }
 
 pub async fn validate(rt: &Runtime, config_path: &Path) -> Result<ExitCode> {
-    let cfg = config::load(config_path)?;
+    let cfg = super::load_config(rt, config_path).await?;
     let redactor = Redactor::new(cfg.secrets.clone());
     let mut inst = rt.instantiate(None).await?;
     let info = match inst.info().await {
@@ -118,7 +113,7 @@ async fn connect(
     rt: &Runtime,
     config_path: &Path,
 ) -> Result<(LoadedConfig, Redactor, Result<Session, Failure>)> {
-    let cfg = config::load(config_path)?;
+    let cfg = super::load_config(rt, config_path).await?;
     let redactor = Redactor::new(cfg.secrets.clone());
     let session = Session::open(rt, &cfg).await;
     Ok((cfg, redactor, session))

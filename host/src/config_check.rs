@@ -1,0 +1,140 @@
+//! Checks of a configuration before anything is sent: every key is one
+//! the plugin declares (a typo would otherwise be ignored and its
+//! default used), and the tenant URL is one the outbound policy will let
+//! the plugin reach (plain http only to this machine unless allowed).
+//! Each refusal is an input error (exit 2) that says what to write.
+
+use crate::config::LoadedConfig;
+use crate::outbound::Authority;
+use crate::report::input;
+use crate::runtime::Runtime;
+use anyhow::{anyhow, Result};
+
+/// Every check, in the order a user would fix them.
+pub async fn check(rt: &Runtime, cfg: &LoadedConfig) -> Result<()> {
+    known_keys(rt, cfg).await?;
+    tenant_reachable(cfg, rt.options.allow_insecure_http)
+}
+
+/// The candidate closest to `name` (case and edit distance).
+pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let name = name.to_lowercase();
+    candidates
+        .into_iter()
+        .min_by_key(|c| strsim::damerau_levenshtein(&name, &c.to_lowercase()))
+}
+
+async fn known_keys(rt: &Runtime, cfg: &LoadedConfig) -> Result<()> {
+    let mut inst = rt.instantiate(None).await?;
+    let info = inst.info().await.map_err(|f| anyhow!("{f}"))?;
+    let step_names: Vec<&str> = info.steps.iter().map(|s| s.name.as_str()).collect();
+    for given in &cfg.steps {
+        let Some(step) = info.steps.iter().find(|s| s.name == given.step) else {
+            return Err(input(format!(
+                "the configuration has a step '{}' the plugin does not know{}: its steps are {}",
+                given.step,
+                suggestion(&given.step, step_names.iter().copied()),
+                step_names.join(", ")
+            )));
+        };
+        let fields = if step.dynamic {
+            // The fields depend on earlier answers (the auth method); when
+            // the plugin cannot tell yet, its own validation names the problem.
+            match inst.step_fields(&step.name, &cfg.steps).await {
+                Ok(f) => f,
+                Err(_) => continue,
+            }
+        } else {
+            step.fields.clone()
+        };
+        if fields.is_empty() {
+            continue;
+        }
+        let keys: Vec<&str> = fields.iter().map(|f| f.key.as_str()).collect();
+        if let Some((key, _)) = given
+            .values
+            .iter()
+            .find(|(k, _)| !keys.contains(&k.as_str()))
+        {
+            return Err(input(format!(
+                "{}.{key} is not a field of step '{}'{}: its fields are {}",
+                given.step,
+                given.step,
+                suggestion(key, keys.iter().copied()),
+                keys.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    nearest(name, candidates)
+        .map(|n| format!(" (did you mean '{n}'?)"))
+        .unwrap_or_default()
+}
+
+/// Plain http to a host that is not this machine would carry the password
+/// or API key in clear text: the outbound policy refuses it, so say so now
+/// rather than fail every call with "only the configured tenant may be reached".
+pub fn tenant_reachable(cfg: &LoadedConfig, allow_insecure_http: bool) -> Result<()> {
+    let Some(url) = cfg.tenant_url.as_deref() else {
+        return Ok(());
+    };
+    // A URL that does not parse is the plugin's to explain (its validation names the field).
+    let Ok(tenant) = Authority::from_url(url) else {
+        return Ok(());
+    };
+    if tenant.https || tenant.is_loopback() || allow_insecure_http {
+        return Ok(());
+    }
+    Err(input(format!(
+        "tenant_url {url} is plain http:// to {}, which is not this machine: the host refuses it, as the credentials would cross the network in clear text. Use https://, or give --allow-insecure-http to accept that",
+        tenant.host
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(url: &str) -> LoadedConfig {
+        LoadedConfig {
+            tenant_url: Some(url.into()),
+            ..LoadedConfig::default()
+        }
+    }
+
+    #[test]
+    fn plain_http_is_refused_at_once_unless_local_or_allowed() {
+        let e = format!(
+            "{:#}",
+            tenant_reachable(&cfg("http://tenant.example.com"), false).unwrap_err()
+        );
+        assert!(
+            e.contains("plain http://")
+                && e.contains("--allow-insecure-http")
+                && e.contains("https://"),
+            "{e}"
+        );
+        assert!(tenant_reachable(&cfg("http://tenant.example.com"), true).is_ok());
+        for ok in [
+            "https://tenant.example.com",
+            "http://127.1:9",
+            "http://[::ffff:127.0.0.1]:9",
+            "http://0.0.0.0:9",
+            "ftp://x",
+            "",
+        ] {
+            assert!(tenant_reachable(&cfg(ok), false).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn the_nearest_name_is_suggested() {
+        let keys = ["tenant_url", "retry_wait_seconds", "sync_batch_size"];
+        assert_eq!(nearest("retry_wait_secs", keys), Some("retry_wait_seconds"));
+        assert_eq!(nearest("Tenant_URL", keys), Some("tenant_url"));
+        assert_eq!(nearest("x", []), None);
+    }
+}
