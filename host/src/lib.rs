@@ -20,6 +20,8 @@ pub mod runtime;
 pub mod session;
 pub mod state;
 pub mod store;
+pub mod store_check;
+pub mod store_lock;
 pub mod tasks;
 
 /// The Ivanti component built with this host (a default path; any

@@ -4,15 +4,14 @@
 //! at any moment resumes where it stood.
 
 use crate::bindings::api::{Task, TaskState};
+use crate::store_check::{self, Kind, APPLICATION_ID, SCHEMA_VERSION};
 use crate::tasks::{state_by_name, state_name};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::Mutex;
 
 const SCHEMA: &str = "
-PRAGMA journal_mode = WAL;
-PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS alerts (
     alert_id   TEXT PRIMARY KEY,
     dedup_key  TEXT NOT NULL,
@@ -39,6 +38,8 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_open_by_key ON tasks(dedup_key, created_at) WHERE open = 1;
 CREATE TABLE IF NOT EXISTS calls (at INTEGER NOT NULL, n INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS calls_at ON calls(at);
+-- Rejected input lines already written to the rejected file (schema 2).
+CREATE TABLE IF NOT EXISTS rejected (line_key TEXT PRIMARY KEY, at INTEGER NOT NULL);
 ";
 
 pub fn now() -> i64 {
@@ -85,16 +86,45 @@ fn task_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTask> {
 }
 
 impl Store {
+    /// Opens the store of a run, creating it when missing and upgrading a
+    /// store of an earlier host. Anything that is not a task store is
+    /// refused before a byte of it is written.
     pub fn open(path: &Path) -> Result<Store> {
-        let conn = Connection::open(path)
-            .with_context(|| format!("cannot open the task store {}", path.display()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA).with_context(|| {
-            format!(
-                "{} is not a task store this host can use (SQLite schema setup failed)",
+        let kind = store_check::inspect(path)?;
+        Self::open_kind(path, kind)
+    }
+
+    /// Opens a store that must exist already (`sync --store`).
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        match store_check::inspect(path)? {
+            Kind::Missing | Kind::Empty => Err(crate::report::input(format!(
+                "there is no task store at {}: give the --store of an earlier `cto-host run` (only run creates one)",
                 path.display()
-            )
-        })?;
+            ))),
+            kind => Self::open_kind(path, kind),
+        }
+    }
+
+    fn open_kind(path: &Path, kind: Kind) -> Result<Store> {
+        let explain = |e: rusqlite::Error| {
+            store_check::explain(path, &e).unwrap_or_else(|| {
+                anyhow::Error::new(e)
+                    .context(format!("cannot use the task store {}", path.display()))
+            })
+        };
+        let conn = Connection::open(path).map_err(explain)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(explain)?;
+        if kind != Kind::Current {
+            // New, empty or from an earlier host: create what is missing and
+            // stamp it, in one transaction.
+            conn.execute_batch(&format!(
+                "BEGIN IMMEDIATE; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            ))
+            .map_err(explain)?;
+        }
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .map_err(explain)?;
         Ok(Store(Mutex::new(conn)))
     }
 
@@ -247,6 +277,28 @@ impl Store {
         Ok(n as u64)
     }
 
+    /// Whether a rejected input line (by its key) is already in the rejected file.
+    pub fn rejection_recorded(&self, line_key: &str) -> Result<bool> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT 1 FROM rejected WHERE line_key = ?1",
+                [line_key],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Remembers that a rejected line was written to the rejected file.
+    pub fn record_rejection(&self, line_key: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT OR IGNORE INTO rejected (line_key, at) VALUES (?1, ?2)",
+            params![line_key, now()],
+        )?;
+        Ok(())
+    }
+
     /// Counts by outcome, for reports and tests.
     pub fn outcomes(&self) -> Result<Vec<(String, u64)>> {
         let conn = self.conn();
@@ -331,5 +383,73 @@ mod tests {
         .unwrap();
         let e = Store::open(&path).err().expect("refused");
         assert!(format!("{e:#}").contains("not a task store"), "{e:#}");
+        assert!(e.downcast_ref::<crate::report::InputError>().is_some());
+    }
+
+    fn bytes(p: &Path) -> Vec<u8> {
+        std::fs::read(p).unwrap()
+    }
+
+    #[test]
+    fn another_programs_database_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE alerts (id INTEGER, body TEXT); INSERT INTO alerts VALUES (1, 'x');",
+            )
+            .unwrap();
+        }
+        let before = bytes(&path);
+        let e = format!("{:#}", Store::open(&path).err().expect("refused"));
+        assert!(
+            e.contains("another program's SQLite database, with tables alerts"),
+            "{e}"
+        );
+        assert_eq!(bytes(&path), before, "not a byte changed");
+        assert!(!dir.path().join("other.db-wal").exists());
+    }
+
+    #[test]
+    fn a_store_of_an_earlier_host_is_upgraded_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            let v1 = SCHEMA.replace(
+                "CREATE TABLE IF NOT EXISTS rejected (line_key TEXT PRIMARY KEY, at INTEGER NOT NULL);",
+                "",
+            );
+            c.execute_batch(&v1).unwrap();
+            c.execute(
+                "INSERT INTO alerts (alert_id, dedup_key, outcome, attempts, updated_at) VALUES ('a', 'k', 'created', 1, 0)",
+                [],
+            )
+            .unwrap();
+        }
+        assert_eq!(store_check::inspect(&path).unwrap(), Kind::Unversioned);
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.alert("a").unwrap().unwrap().outcome, "created");
+        assert!(!s.rejection_recorded("k1").unwrap());
+        s.record_rejection("k1").unwrap();
+        assert!(s.rejection_recorded("k1").unwrap());
+        drop(s);
+        assert_eq!(store_check::inspect(&path).unwrap(), Kind::Current);
+    }
+
+    #[test]
+    fn sync_needs_an_existing_store_and_a_directory_is_no_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("typo.db");
+        let e = format!(
+            "{:#}",
+            Store::open_existing(&missing).err().expect("refused")
+        );
+        assert!(e.contains("there is no task store"), "{e}");
+        assert!(!missing.exists(), "nothing created");
+        let e = Store::open(dir.path()).err().expect("refused");
+        assert!(format!("{e:#}").contains("is a directory"));
+        assert!(e.downcast_ref::<crate::report::InputError>().is_some());
     }
 }
