@@ -11,7 +11,7 @@ use crate::mapping::{create_payload, marker, update_payload};
 use crate::odata::{batches, encode, numbers_filter, parse_task_id, query, quote, task_id};
 use crate::status::task_state;
 use crate::transport::{Method, Request, Response, Transport, TransportError};
-use crate::typing::Schema;
+use crate::typing::{Schema, UNTYPED};
 use crate::wire::{self, Page, Record, Rows, Scalar};
 use crate::wit::{Error, FieldValue, Task, TaskState};
 
@@ -20,8 +20,6 @@ pub const MAX_RETRIES: u32 = 3;
 /// A Retry-After longer than this is handed back to the caller instead
 /// of being slept through inside one call.
 pub const MAX_INLINE_WAIT_SECS: u32 = 300;
-/// Added to the tenant's request limit before a lost create is looked for.
-const SETTLE_MARGIN_SECS: u64 = 5;
 
 const INCIDENTS: &str = "/api/odata/businessobject/incidents";
 const METADATA: &str = "/api/odata/incidents/$metadata";
@@ -471,10 +469,10 @@ impl<T: Transport> Client<T> {
         Ok(fields)
     }
 
-    /// The schema values are typed and cut by. Asked once a session; when
+    /// Reads the schema values are typed and cut by, once a session. When
     /// `$metadata` cannot be had, values go as text (Ivanti then names a
     /// field it refuses), unless the credentials themselves failed.
-    fn schema(&mut self) -> Result<Schema, Error> {
+    fn load_schema(&mut self) -> Result<(), Error> {
         if self.schema.is_none() {
             match self.fields() {
                 Ok(_) => {}
@@ -482,7 +480,11 @@ impl<T: Transport> Client<T> {
                 Err(_) => self.schema = Some(Schema::default()),
             }
         }
-        Ok(self.schema.clone().unwrap_or_default())
+        Ok(())
+    }
+
+    fn schema(&self) -> &Schema {
+        self.schema.as_ref().unwrap_or(&UNTYPED)
     }
 
     /// Looks for the incident a lost create may have made, by its marker.
@@ -526,11 +528,11 @@ impl<T: Transport> Client<T> {
     }
 
     /// Waits until a create sent at `sent_ms` can no longer commit: the
-    /// tenant stops any request after its limit (90 s), so a lookup before
-    /// then may miss an incident still being made, and a re-post would
-    /// duplicate it.
+    /// tenant stops any request after its limit (90 s, and a margin), so a
+    /// lookup before then may miss an incident still being made, and a
+    /// re-post would duplicate it.
     fn settle(&mut self, sent_ms: u64, at_least_secs: u32) {
-        let limit_ms = (u64::from(self.config.tenant_limit_secs) + SETTLE_MARGIN_SECS) * 1000;
+        let limit_ms = u64::from(self.config.tenant_limit_secs) * 1000;
         let elapsed = self.transport.now_ms().saturating_sub(sent_ms);
         let settle_secs = limit_ms.saturating_sub(elapsed).div_ceil(1000);
         let wait = settle_secs.max(u64::from(at_least_secs));
@@ -543,21 +545,23 @@ impl<T: Transport> Client<T> {
     /// making it, before anything is posted again.
     pub fn create(&mut self, alert_id: &str, values: &[FieldValue]) -> Result<Task, Error> {
         let action = Action::Create;
-        // Checked offline first: a wrong mapping costs no call.
-        create_payload(
-            values,
-            &self.config.employee_rec_id,
-            alert_id,
-            self.config.marker,
-            &Schema::default(),
-        )?;
-        let schema = self.schema()?;
+        if self.schema.is_none() {
+            // Checked offline first: a wrong mapping costs no call.
+            create_payload(
+                values,
+                &self.config.employee_rec_id,
+                alert_id,
+                self.config.marker,
+                &UNTYPED,
+            )?;
+            self.load_schema()?;
+        }
         let prepared = create_payload(
             values,
             &self.config.employee_rec_id,
             alert_id,
             self.config.marker,
-            &schema,
+            self.schema(),
         )?;
         self.warnings = prepared.warnings;
         let body = prepared.body;
@@ -628,13 +632,13 @@ impl<T: Transport> Client<T> {
                 "an interrupted create cannot be looked for with the create reference line off: check Ivanti for the alert's incident before creating it again, or turn create_marker on",
             ));
         }
-        let schema = self.schema()?;
+        self.load_schema()?;
         let prepared = create_payload(
             values,
             &self.config.employee_rec_id,
             alert_id,
             true,
-            &schema,
+            self.schema(),
         )?;
         let subject = prepared.body.get("Subject").unwrap_or_default().to_owned();
         let profile = prepared
@@ -649,11 +653,14 @@ impl<T: Transport> Client<T> {
     pub fn update(&mut self, task: &Task, values: &[FieldValue]) -> Result<Task, Error> {
         let action = Action::Update;
         let (_, rec_id) = parse_task_id(&task.id).map_err(|m| invalid_input("task", "id", m))?;
-        if update_payload(values, &self.config.updatable, &Schema::default())?.is_none() {
-            return Ok(task.clone());
+        if self.schema.is_none() {
+            // Checked offline first: a wrong mapping costs no call.
+            if update_payload(values, &self.config.updatable, &UNTYPED)?.is_none() {
+                return Ok(task.clone());
+            }
+            self.load_schema()?;
         }
-        let schema = self.schema()?;
-        let Some(prepared) = update_payload(values, &self.config.updatable, &schema)? else {
+        let Some(prepared) = update_payload(values, &self.config.updatable, self.schema())? else {
             return Ok(task.clone());
         };
         self.warnings = prepared.warnings;

@@ -22,8 +22,9 @@ pub const DEFAULT_TIMEOUT_SECS: u32 = 95;
 pub const MAX_BATCH: u32 = 100;
 /// Creates and updates run the tenant's workflows before Ivanti answers.
 pub const DEFAULT_WRITE_TIMEOUT_SECS: u32 = 120;
-/// Ivanti stops any API call after 90 s (help: "About Timeouts").
-pub const DEFAULT_TENANT_LIMIT_SECS: u32 = 90;
+/// Ivanti stops any API call after 90 s (help: "About Timeouts"); 5 s
+/// more cover the time the request took to get there.
+pub const DEFAULT_TENANT_LIMIT_SECS: u32 = 95;
 /// What the reference plugin lets a recurring alert change.
 pub const DEFAULT_UPDATABLE: &str = "NewNotes";
 

@@ -82,8 +82,8 @@ fn auth_fields() -> Vec<ConfigField> {
             "120",
         ),
         with_default(
-            field("Tenant request limit (seconds)", "tenant_request_limit_seconds", FieldKind::Number, false, "How long Ivanti may keep working on a request it has not answered (Ivanti stops API calls at 90 s). A create whose answer was lost is looked for, and posted again, only after this long."),
-            "90",
+            field("Tenant request limit (seconds)", "tenant_request_limit_seconds", FieldKind::Number, false, "How long Ivanti may keep working on a request it has not answered (Ivanti stops API calls at 90 s; the default adds 5 s). A create whose answer was lost is looked for, and posted again, only once this long has passed since it was sent."),
+            "95",
         ),
         with_default(
             field("Updatable fields", "updatable_fields", FieldKind::Text, false, "Fields a recurring alert may change, comma-separated. The reference plugin allows only NewNotes (a note in the activity history)."),

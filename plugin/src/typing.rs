@@ -81,24 +81,48 @@ fn is_json_number(s: &str) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct Schema {
     fields: Vec<MappingField>,
+    /// Lower-cased names and their place in `fields`, sorted: a create
+    /// looks up each of its fields here.
+    index: Vec<(String, usize)>,
 }
+
+/// A schema that knows no field: values go as text.
+pub static UNTYPED: Schema = Schema {
+    fields: Vec::new(),
+    index: Vec::new(),
+};
 
 impl Schema {
     pub fn new(fields: Vec<MappingField>) -> Self {
-        Schema { fields }
+        let mut index: Vec<(String, usize)> = fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name.to_ascii_lowercase(), i))
+            .collect();
+        index.sort();
+        Schema { fields, index }
     }
 
     pub fn fields(&self) -> &[MappingField] {
         &self.fields
     }
 
-    /// The field named `name` (Ivanti matches names without case).
+    /// The field named `name` (Ivanti matches names without case; an
+    /// exact match wins over one that differs in case).
     pub fn field(&self, name: &str) -> Option<&MappingField> {
-        self.fields.iter().find(|f| f.name == name).or_else(|| {
-            self.fields
-                .iter()
-                .find(|f| f.name.eq_ignore_ascii_case(name))
-        })
+        let lower = name.to_ascii_lowercase();
+        let start = self.index.partition_point(|(n, _)| *n < lower);
+        let mut same = self.index[start..]
+            .iter()
+            .take_while(|(n, _)| *n == lower)
+            .map(|&(_, i)| &self.fields[i]);
+        let first = same.next()?;
+        Some(
+            std::iter::once(first)
+                .chain(same)
+                .find(|f| f.name == name)
+                .unwrap_or(first),
+        )
     }
 
     /// The JSON value Ivanti expects for `text` in field `name`, and a

@@ -7,11 +7,17 @@
 //! sent and as `created` with its task right after. A rerun skips alerts
 //! already done, and for an alert left `creating` asks the plugin to find
 //! the ticket the interrupted create may have made before creating one.
+//!
+//! One run per store (an OS lock beside it), and one unit per alert id at
+//! a time: an id is processed once per store, whatever its content.
 
 pub mod input;
 pub mod pool;
 pub mod progress;
+pub mod reach;
 pub mod select;
+pub mod signals;
+pub mod summary;
 
 use crate::alert::{self, ParsedAlert};
 use crate::bindings::api::{self, Task, TaskState};
@@ -19,19 +25,24 @@ use crate::config::LoadedConfig;
 use crate::instance::Failure;
 use crate::queue::{self, Queue};
 use crate::render;
+use crate::report::Redactor;
 use crate::runtime::Runtime;
 use crate::store::Store;
+use crate::store_lock::StoreLock;
 use anyhow::{Context, Result};
-use input::{Lines, Rejected, Source};
+use input::{Line, Lines, Rejected, Source};
 use pool::Pool;
+use reach::Reach;
 use select::{DedupKey, Rule};
-use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use signals::Stopper;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
+
+pub use summary::{peak_rss_kib, Counters, Summary};
 
 /// Calls one unit of work may cost (login, the call, retries): the quota
 /// guard keeps this much headroom per unit in flight.
@@ -55,53 +66,10 @@ pub struct RunOptions {
     pub rejected: PathBuf,
     pub daily_budget: u64,
     pub progress: progress::Mode,
-}
-
-/// What a run did.
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub read: AtomicU64,
-    pub rejected: AtomicU64,
-    pub filtered: AtomicU64,
-    pub skipped: AtomicU64,
-    pub created: AtomicU64,
-    pub updated: AtomicU64,
-    pub failed: AtomicU64,
-    pub synced: AtomicU64,
-    pub in_flight: AtomicU64,
-    failed_by_reason: Mutex<BTreeMap<String, u64>>,
-}
-
-#[derive(Debug, Serialize, Clone, Default)]
-pub struct Summary {
-    pub alerts_read: u64,
-    pub rejected: u64,
-    pub filtered_out: u64,
-    pub already_done: u64,
-    pub incidents_created: u64,
-    pub incidents_updated: u64,
-    pub failed: u64,
-    pub failed_by_reason: BTreeMap<String, u64>,
-    pub tasks_synced: u64,
-    pub tenant_calls_this_run: u64,
-    pub tenant_calls_last_24h: u64,
-    pub daily_budget: u64,
-    pub calls_left_today: u64,
-    pub stopped: Option<String>,
-    pub component_swaps: u64,
-    pub component_swaps_refused: u64,
-    pub rejected_file: Option<String>,
-    /// The host process's peak resident memory (Linux: VmHWM), KiB.
-    pub peak_rss_kib: Option<u64>,
-    /// From the first alert read to the last unit done (sync included), ms.
-    pub elapsed_ms: u64,
-}
-
-/// The process's peak resident set size in KiB, where the OS tells.
-pub fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    /// How long to back off and probe an unreachable tenant before stopping.
+    pub unreachable_wait: Duration,
+    /// The configuration file, which the rejected file may not be.
+    pub config_path: Option<PathBuf>,
 }
 
 struct Job {
@@ -117,9 +85,15 @@ struct Ctx {
     counters: Arc<Counters>,
     busy: Semaphore,
     admitted: Arc<Semaphore>,
+    admitted_total: u32,
     keyed: Mutex<HashMap<String, VecDeque<Job>>>,
-    stop: Arc<AtomicBool>,
+    /// Alert ids queued or being processed: a second line with the same id
+    /// is never processed beside the first (it is "already done").
+    ids: Mutex<HashSet<String>>,
+    stopper: Arc<Stopper>,
     stopped: Mutex<Option<String>>,
+    redactor: Redactor,
+    reach: Reach,
     calls_flushed: AtomicU64,
     calls_at_start: u64,
     fatal: Mutex<Option<anyhow::Error>>,
@@ -168,13 +142,40 @@ fn stops_the_run(f: &Failure) -> bool {
     }
 }
 impl Ctx {
+    /// Stops taking new work, and drops the work queued but not started
+    /// (it would fail the same way): for failures every unit would hit.
     fn stop(&self, why: String) {
+        self.stop_feeding(why);
+        self.stopper.stop();
+    }
+
+    /// Stops taking new work; what was admitted still runs (the quota
+    /// guard reserved calls for it).
+    fn stop_feeding(&self, why: String) {
+        let why = self.redactor.text(&why);
         let mut s = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
         if s.is_none() {
             eprintln!("stopping: {why}");
             *s = Some(why);
         }
-        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    fn stopped_early(&self) -> bool {
+        self.is_stopped()
+            || self
+                .stopped
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_some()
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.stopper.is_stopped()
+    }
+
+    /// An alert read but not done: a rerun picks it up.
+    fn leave(&self) {
+        self.counters.left.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records the tenant calls made since the last flush (host-side count).
@@ -184,7 +185,17 @@ impl Ctx {
         self.store.record_calls(total.saturating_sub(before))
     }
 
-    fn fail(&self, job: &Job, f: &Failure) -> Result<()> {
+    /// Records a failed unit. `unsent`: the instance's last request never
+    /// left (the connection failed), so a transport failure means the
+    /// tenant was not reached: the alert stays pending for a rerun (its
+    /// row keeps `creating` or `updating`, so a rerun looks before it
+    /// creates), and the reach guard decides whether the run goes on.
+    fn fail(&self, job: &Job, f: &Failure, unsent: bool) -> Result<()> {
+        if unsent && matches!(f, Failure::Plugin(api::Error::Transport(_))) {
+            tracing::info!(alert = %job.alert.alert.id, error = %f, "the tenant was not reached; the alert stays pending");
+            self.leave();
+            return Ok(());
+        }
         let why = reason(f);
         self.store
             .failed(&job.alert.alert.id, &job.key, &why, &f.to_string())?;
@@ -241,12 +252,13 @@ impl Ctx {
             self.counters.skipped.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
-        if self.stop.load(Ordering::Relaxed) {
+        if self.is_stopped() {
+            self.leave();
             return Ok(());
         }
         let mut lease = match self.pool.take().await {
             Ok(l) => l,
-            Err(f) => return self.fail(job, &f),
+            Err(f) => return self.fail(job, &f, false),
         };
         // A create that failed may have reached the tenant all the same (an
         // unreadable or lost answer, a call past its deadline): look for its
@@ -258,13 +270,14 @@ impl Ctx {
             let values = render::mappings(&self.queue.create, &job.alert).values;
             let found = lease.session.find_created(&job.alert.alert, &values).await;
             if !matches!(found, Ok(None)) {
+                let unsent = lease.session.instance.unsent_streak() > 0;
                 self.pool.give(lease);
                 match found {
                     Ok(Some(task)) => {
                         self.store.created(id, &job.key, &task)?;
                         self.counters.created.fetch_add(1, Ordering::Relaxed);
                     }
-                    Err(f) => self.fail(job, &f)?,
+                    Err(f) => self.fail(job, &f, unsent)?,
                     Ok(None) => {}
                 }
                 return self.flush_calls();
@@ -302,6 +315,7 @@ impl Ctx {
                 .await?
                 .map(|t| (t, true)),
         };
+        let unsent = lease.session.instance.unsent_streak() > 0;
         self.pool.give(lease);
         match outcome {
             Ok((task, true)) => {
@@ -312,7 +326,7 @@ impl Ctx {
                 self.store.updated(id, &task)?;
                 self.counters.updated.fetch_add(1, Ordering::Relaxed);
             }
-            Err(f) => self.fail(job, &f)?,
+            Err(f) => self.fail(job, &f, unsent)?,
         }
         self.flush_calls()
     }
@@ -328,6 +342,10 @@ impl Ctx {
                     .unwrap_or_else(|p| p.into_inner())
                     .get_or_insert(e);
             }
+            self.ids
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&job.alert.alert.id);
             self.admitted.add_permits(1);
             self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
             let mut keyed = self.keyed.lock().unwrap_or_else(|p| p.into_inner());
@@ -341,7 +359,22 @@ impl Ctx {
         }
     }
 
+    /// Queues a job behind its dedup key's; holds its admission permit
+    /// until done. A job whose alert id is already queued or in flight
+    /// (the same id on another line, perhaps with other content, hence
+    /// perhaps another key) is not run: the id is processed once.
     fn dispatch(self: &Arc<Self>, job: Job) {
+        let fresh = self
+            .ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(job.alert.alert.id.clone());
+        if !fresh {
+            tracing::info!(alert = %job.alert.alert.id, "the same alert id is already being processed; this line is counted as already done");
+            self.counters.skipped.fetch_add(1, Ordering::Relaxed);
+            self.admitted.add_permits(1);
+            return;
+        }
         self.counters.in_flight.fetch_add(1, Ordering::Relaxed);
         let mut keyed = self.keyed.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(q) = keyed.get_mut(&job.key) {
@@ -388,23 +421,87 @@ pub async fn sync_store(store: &Store, pool: &Pool) -> Result<Result<u64, Failur
     Ok(Ok(synced))
 }
 
+impl Ctx {
+    /// Waits until every admitted alert is done.
+    async fn wait_idle(&self) -> Result<()> {
+        let all = self.admitted_total;
+        let permits = self
+            .admitted
+            .acquire_many(all)
+            .await
+            .context("waiting for work in flight")?;
+        drop(permits);
+        Ok(())
+    }
+
+    /// Before new work: when the tenant looks unreachable, let the work in
+    /// flight finish, then back off. `Some(true)`: go on with the next unit
+    /// alone, as a probe; `Some(false)`: go on; `None`: the run has waited
+    /// long enough and stops.
+    async fn back_off_if_unreachable(&self) -> Result<Option<bool>> {
+        if !self.reach.is_down() {
+            return Ok(Some(false));
+        }
+        self.wait_idle().await?;
+        if !self.reach.is_down() {
+            return Ok(Some(false));
+        }
+        match self.reach.next_wait() {
+            Some(wait) => {
+                eprintln!(
+                    "the tenant cannot be reached; trying again in {} s",
+                    wait.as_secs()
+                );
+                let mut stop = self.stopper.subscribe();
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.wait_for(|s| *s) => {}
+                }
+                Ok(Some(true))
+            }
+            None => {
+                self.stop(self.reach.stop_message());
+                Ok(None)
+            }
+        }
+    }
+
+    fn reject(
+        &self,
+        rejected: &Rejected,
+        stream: &str,
+        line: u64,
+        why: &str,
+        text: &str,
+    ) -> Result<()> {
+        let text = self.redactor.text(text);
+        let key = input::line_key(stream, line, &text);
+        rejected.write_once(&self.store, &key, line, why, &text)?;
+        self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(line, reason = why, "alert rejected");
+        Ok(())
+    }
+}
+
 /// Reads, selects and dispatches alerts until the input ends or the run stops.
 async fn feed(
     ctx: &Arc<Ctx>,
     opts: &RunOptions,
+    mut lines: Lines,
     rejected: &Rejected,
     supported: &[String],
 ) -> Result<()> {
-    let mut lines = Lines::open(&opts.alerts, opts.follow, ctx.stop.clone()).await?;
     let origin = opts.alerts.name();
-    let reject = |line: u64, why: &str, text: &str| -> Result<()> {
-        rejected.write(line, why, text)?;
-        ctx.counters.rejected.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(line, reason = why, "alert rejected");
-        Ok(())
-    };
+    let stream = opts.alerts.identity();
     while let Some((line, text)) = lines.next().await? {
         ctx.counters.read.fetch_add(1, Ordering::Relaxed);
+        let text = match text {
+            Line::Text(t) => t,
+            Line::Unusable { why, shown } => {
+                ctx.reject(rejected, &stream, line, &why, &shown)?;
+                continue;
+            }
+        };
         let parsed = serde_json::from_str::<serde_json::Value>(&text)
             .map_err(|e| format!("not valid JSON: {e}"))
             .and_then(|v| {
@@ -413,7 +510,7 @@ async fn feed(
         let alert = match parsed {
             Ok(a) => a,
             Err(why) => {
-                reject(line, &why, &text)?;
+                ctx.reject(rejected, &stream, line, &why, &text)?;
                 continue;
             }
         };
@@ -427,11 +524,8 @@ async fn feed(
                 .map(|u| format!("${u}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            reject(
-                line,
-                &format!("the alert lacks {names}, which the queue's mappings need"),
-                &text,
-            )?;
+            let why = format!("the alert lacks {names}, which the queue's mappings need");
+            ctx.reject(rejected, &stream, line, &why, &text)?;
             continue;
         }
         let type_ok = supported.is_empty()
@@ -444,12 +538,17 @@ async fn feed(
         }
         let in_flight = ctx.counters.in_flight.load(Ordering::Relaxed);
         if ctx.budget_left(opts.daily_budget)? < CALLS_PER_UNIT_RESERVE * (in_flight + 1) {
-            ctx.stop(format!(
+            ctx.stop_feeding(format!(
                 "the daily call budget of {} is nearly spent (tenant calls in the last 24 h are counted in the store); new work stops here and resumes on a later run",
                 opts.daily_budget
             ));
+            ctx.leave();
             break;
         }
+        let Some(probe) = ctx.back_off_if_unreachable().await? else {
+            ctx.leave();
+            break;
+        };
         let permit = ctx
             .admitted
             .clone()
@@ -457,18 +556,50 @@ async fn feed(
             .await
             .expect("never closed");
         permit.forget();
-        if ctx.stop.load(Ordering::Relaxed) {
+        if ctx.is_stopped() {
             ctx.admitted.add_permits(1);
+            ctx.leave();
             break;
         }
         let key = opts.dedup.of(&alert);
         ctx.dispatch(Job { alert, key });
+        if probe {
+            // The probe's result decides whether the tenant is back.
+            ctx.wait_idle().await?;
+        }
     }
     Ok(())
 }
 
+/// Refuses what would make the run loop or corrupt its own files, before
+/// anything is read or written.
+fn check_paths(opts: &RunOptions) -> Result<()> {
+    let lock = crate::store_lock::lock_path(&opts.store);
+    let mut own: Vec<(&str, &std::path::Path)> =
+        vec![("task store", &opts.store), ("store's lock file", &lock)];
+    if let Source::File(alerts) = &opts.alerts {
+        own.push(("alerts file", alerts));
+    }
+    if let Some(c) = &opts.config_path {
+        own.push(("configuration", c));
+    }
+    if let Some(q) = &opts.queue {
+        own.push(("queue file", q));
+    }
+    input::check_rejected_path(&opts.rejected, &own)
+}
+
 pub async fn run(runtime: Runtime, config: LoadedConfig, opts: RunOptions) -> Result<Summary> {
+    check_paths(&opts)?;
+    let stopper = Stopper::new();
+    let lines = Lines::open(&opts.alerts, opts.follow, stopper.subscribe()).await?;
+    // What the store is, found out without writing; then the lock; then
+    // the store is created or opened.
+    crate::store_check::inspect(&opts.store)?;
+    let _lock = StoreLock::acquire(&opts.store)?;
     let store = Store::open(&opts.store)?;
+    let redactor = Redactor::new(config.secrets.clone());
+    let tenant = config.tenant_url.clone().unwrap_or_default();
     let pool = Arc::new(Pool::new(runtime, config));
     let mut probe = pool
         .take()
@@ -488,18 +619,16 @@ pub async fn run(runtime: Runtime, config: LoadedConfig, opts: RunOptions) -> Re
         .map_err(|f| anyhow::anyhow!("{f}"))?;
     let queue_name = probe
         .session
-        .instance
-        .queues()
+        .first_queue()
         .await
-        .map_err(|f| anyhow::anyhow!("{f}"))?
-        .first()
-        .map(|q| q.value.clone())
-        .unwrap_or_default();
+        .map_err(|f| anyhow::anyhow!("{f}"))?;
     pool.give(probe);
     let queue = queue::load(opts.queue.as_deref(), &defaults, &queue_name)?;
     let counters = Arc::new(Counters::default());
     let concurrency = opts.concurrency.max(1);
-    let calls_at_start = pool.runtime().stats.requests.load(Ordering::Relaxed);
+    let admitted_total = (concurrency * 4) as u32;
+    let stats = pool.runtime().stats.clone();
+    let calls_at_start = stats.requests.load(Ordering::Relaxed);
     let ctx = Arc::new(Ctx {
         store,
         pool: pool.clone(),
@@ -507,24 +636,19 @@ pub async fn run(runtime: Runtime, config: LoadedConfig, opts: RunOptions) -> Re
         window: opts.dedup_window,
         counters: counters.clone(),
         busy: Semaphore::new(concurrency),
-        admitted: Arc::new(Semaphore::new(concurrency * 4)),
+        admitted: Arc::new(Semaphore::new(admitted_total as usize)),
+        admitted_total,
         keyed: Mutex::new(HashMap::new()),
-        stop: Arc::new(AtomicBool::new(false)),
+        ids: Mutex::new(HashSet::new()),
+        stopper: stopper.clone(),
         stopped: Mutex::new(None),
+        redactor,
+        reach: Reach::new(stats, tenant, opts.unreachable_wait),
         calls_flushed: AtomicU64::new(calls_at_start),
         calls_at_start,
         fatal: Mutex::new(None),
     });
-    let stop = ctx.stop.clone();
-    let interrupt = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted: finishing the work in flight (interrupt again to abort)");
-            stop.store(true, Ordering::Relaxed);
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
+    let signals = signals::watch(stopper.clone())?;
     let watcher = opts.watch.then(|| {
         tokio::spawn(
             pool.clone()
@@ -549,19 +673,12 @@ pub async fn run(runtime: Runtime, config: LoadedConfig, opts: RunOptions) -> Re
     let shown = progress::start(opts.progress, counters.clone());
     let started = std::time::Instant::now();
     let rejected = Rejected::new(&opts.rejected);
-    let fed = feed(&ctx, &opts, &rejected, &info.alert_types).await;
-    // Wait for every admitted alert to finish.
-    let all = (concurrency * 4) as u32;
-    let permits = ctx
-        .admitted
-        .acquire_many(all)
-        .await
-        .context("waiting for work in flight")?;
-    drop(permits);
+    let fed = feed(&ctx, &opts, lines, &rejected, &info.alert_types).await;
+    ctx.wait_idle().await?;
     if let Some(s) = syncer {
         s.abort();
     }
-    if opts.sync_interval.is_some() && !ctx.stop.load(Ordering::Relaxed) {
+    if opts.sync_interval.is_some() && !ctx.stopped_early() {
         if let Ok(Ok(n)) = sync_store(&ctx.store, &ctx.pool).await {
             counters.synced.fetch_add(n, Ordering::Relaxed);
         }
@@ -569,7 +686,7 @@ pub async fn run(runtime: Runtime, config: LoadedConfig, opts: RunOptions) -> Re
     if let Some(w) = watcher {
         w.abort();
     }
-    interrupt.abort();
+    signals.abort();
     shown.finish();
     fed?;
     if let Some(e) = ctx.fatal.lock().unwrap_or_else(|p| p.into_inner()).take() {
@@ -580,6 +697,12 @@ pub async fn run(runtime: Runtime, config: LoadedConfig, opts: RunOptions) -> Re
     let total = pool.runtime().stats.requests.load(Ordering::Relaxed);
     let c = &counters;
     let rejected_count = c.rejected.load(Ordering::Relaxed);
+    let stopped = ctx
+        .stopped
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .or_else(|| stopper.was_interrupted().then(|| "interrupted".to_string()));
     let summary = Summary {
         alerts_read: c.read.load(Ordering::Relaxed),
         rejected: rejected_count,
@@ -593,16 +716,13 @@ pub async fn run(runtime: Runtime, config: LoadedConfig, opts: RunOptions) -> Re
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone(),
+        left_for_rerun: c.left.load(Ordering::Relaxed),
         tasks_synced: c.synced.load(Ordering::Relaxed),
         tenant_calls_this_run: total - ctx.calls_at_start,
         tenant_calls_last_24h: used,
         daily_budget: opts.daily_budget,
         calls_left_today: opts.daily_budget.saturating_sub(used),
-        stopped: ctx
-            .stopped
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone(),
+        stopped,
         component_swaps: pool.swaps.load(Ordering::Relaxed),
         component_swaps_refused: pool.refused.load(Ordering::Relaxed),
         rejected_file: (rejected_count > 0).then(|| rejected.path().display().to_string()),

@@ -29,14 +29,15 @@ impl Mode {
 fn line(c: &Counters) -> String {
     let g = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     format!(
-        "read {}, created {}, updated {}, failed {}, rejected {}, filtered {}, in flight {}",
+        "read {}, created {}, updated {}, failed {}, rejected {}, filtered {}, in flight {}, left {}",
         g(&c.read),
         g(&c.created),
         g(&c.updated),
         g(&c.failed),
         g(&c.rejected),
         g(&c.filtered),
-        g(&c.in_flight)
+        g(&c.in_flight),
+        g(&c.left)
     )
 }
 
@@ -119,6 +120,10 @@ pub fn table(s: &Summary) -> String {
             .map(|(r, n)| (format!("  failed: {r}"), n.to_string())),
     );
     rows.extend([
+        (
+            "left for a rerun (not done)".into(),
+            s.left_for_rerun.to_string(),
+        ),
         ("tasks synced".into(), s.tasks_synced.to_string()),
         (
             "tenant calls this run".into(),
@@ -145,10 +150,18 @@ pub fn table(s: &Summary) -> String {
         out.push_str(&format!("  {k:<width$}  {v:>10}\n"));
     }
     if let Some(f) = &s.rejected_file {
-        out.push_str(&format!("  rejected lines were written to {f}\n"));
+        out.push_str(&format!(
+            "  rejected lines are in {f} (each line once per store)\n"
+        ));
     }
     if let Some(why) = &s.stopped {
         out.push_str(&format!("  stopped early: {why}\n"));
+    }
+    if s.left_for_rerun > 0 {
+        out.push_str(&format!(
+            "  {} alerts read were not done: run again with the same --store to do them\n",
+            s.left_for_rerun
+        ));
     }
     out
 }

@@ -2,7 +2,6 @@
 
 use super::{print_json, PluginArg};
 use crate::batch::{self, input::Source, pool::Pool, progress, select, RunOptions};
-use crate::config;
 use crate::runtime::Runtime;
 use crate::store::Store;
 use anyhow::Result;
@@ -23,7 +22,7 @@ pub enum ProgressArg {
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Business rule: each --select clause must hold: FIELD=V1,V2 (equals one of, ignoring case) or FIELD~TEXT (contains). FIELD is an alert field (alertType, alertName, app, appCategory, user, type, id) or a top-level rawData field.\n\nA run can be killed at any moment and run again with the same --store: alerts already done are skipped, interrupted creates are looked up before anything is created again."
+    after_help = "Business rule: each --select clause must hold: FIELD=V1,V2 (equals one of, ignoring case) or FIELD~TEXT (contains). FIELD (also in --dedup-fields) is an alert field (id, alertName, alertType, app, appCategory, user, type, timestamp) or a top-level raw-data field written rawData.NAME (e.g. rawData.severity).\n\nOne run per store at a time (a lock beside it). A run can be stopped (Ctrl-C, SIGTERM) or killed at any moment and run again with the same --store: alerts already done are skipped, interrupted creates are looked up before anything is created again."
 )]
 pub struct RunArgs {
     #[command(flatten)]
@@ -70,10 +69,13 @@ pub struct RunArgs {
     /// How progress is shown on stderr.
     #[arg(long, value_enum, default_value = "auto")]
     progress: ProgressArg,
+    /// How long to back off and probe a tenant that cannot be reached before the run stops (0: stop at once).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    unreachable_wait: u64,
 }
 
 pub async fn run(runtime: Runtime, args: &RunArgs) -> Result<ExitCode> {
-    let cfg = config::load(&args.config)?;
+    let cfg = super::load_config(&runtime, &args.config).await?;
     let opts = RunOptions {
         alerts: Source::parse(&args.alerts),
         store: args.store.clone(),
@@ -97,11 +99,13 @@ pub async fn run(runtime: Runtime, args: &RunArgs) -> Result<ExitCode> {
             ProgressArg::Lines => progress::Mode::Lines,
             ProgressArg::Quiet => progress::Mode::Quiet,
         },
+        unreachable_wait: Duration::from_secs(args.unreachable_wait),
+        config_path: Some(args.config.clone()),
     };
     let redactor = crate::report::Redactor::new(cfg.secrets.clone());
     let summary = batch::run(runtime, cfg, opts).await?;
     eprint!("{}", redactor.text(&progress::table(&summary)));
-    let clean = summary.failed == 0 && summary.stopped.is_none();
+    let clean = summary.is_clean();
     print_json(&redactor.value(json!({"ok": clean, "summary": summary})));
     Ok(ExitCode::from(if clean { 0 } else { 1 }))
 }
@@ -111,9 +115,9 @@ pub async fn sync_store(
     config_path: &Path,
     store_path: &Path,
 ) -> Result<ExitCode> {
-    let cfg = config::load(config_path)?;
+    let cfg = super::load_config(&runtime, config_path).await?;
     let redactor = crate::report::Redactor::new(cfg.secrets.clone());
-    let store = Store::open(store_path)?;
+    let store = Store::open_existing(store_path)?;
     let pool = Pool::new(runtime, cfg);
     let r = batch::sync_store(&store, &pool).await?;
     store.record_calls(

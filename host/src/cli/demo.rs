@@ -105,6 +105,8 @@ async fn batch_run(rt: &Runtime, cfg: &LoadedConfig) -> Result<()> {
         rejected: dir.join("rejected.jsonl"),
         daily_budget: crate::batch::DEFAULT_DAILY_BUDGET,
         progress: crate::batch::progress::Mode::Lines,
+        unreachable_wait: std::time::Duration::from_secs(60),
+        config_path: None,
     };
     let summary = crate::batch::run(runtime, cfg.clone(), opts).await?;
     print!("{}", crate::batch::progress::table(&summary));

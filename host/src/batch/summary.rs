@@ -1,0 +1,72 @@
+//! What a run did: live counters (progress) and the summary at the end.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::Mutex;
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub read: AtomicU64,
+    pub rejected: AtomicU64,
+    pub filtered: AtomicU64,
+    pub skipped: AtomicU64,
+    pub created: AtomicU64,
+    pub updated: AtomicU64,
+    pub failed: AtomicU64,
+    /// Read but not done: the run stopped first (signal, quota, an
+    /// unreachable tenant). A rerun picks them up.
+    pub left: AtomicU64,
+    pub synced: AtomicU64,
+    pub in_flight: AtomicU64,
+    pub failed_by_reason: Mutex<BTreeMap<String, u64>>,
+}
+
+/// Every alert read is counted once: rejected, filtered out, already
+/// done, created, updated, failed or left for a rerun.
+#[derive(Debug, Serialize, Clone, Default)]
+pub struct Summary {
+    pub alerts_read: u64,
+    pub rejected: u64,
+    pub filtered_out: u64,
+    pub already_done: u64,
+    pub incidents_created: u64,
+    pub incidents_updated: u64,
+    pub failed: u64,
+    pub failed_by_reason: BTreeMap<String, u64>,
+    /// Read, not done, picked up by a rerun with the same store.
+    pub left_for_rerun: u64,
+    pub tasks_synced: u64,
+    pub tenant_calls_this_run: u64,
+    pub tenant_calls_last_24h: u64,
+    pub daily_budget: u64,
+    pub calls_left_today: u64,
+    /// Why the run stopped before the end of its input: `"interrupted"`
+    /// after Ctrl-C or SIGTERM, else the reason.
+    pub stopped: Option<String>,
+    pub component_swaps: u64,
+    pub component_swaps_refused: u64,
+    pub rejected_file: Option<String>,
+    /// The host process's peak resident memory (Linux: VmHWM), KiB.
+    pub peak_rss_kib: Option<u64>,
+    /// From the first alert read to the last unit done (sync included), ms.
+    pub elapsed_ms: u64,
+}
+
+impl Summary {
+    /// Exit 0: nothing failed and nothing was left behind (a signal that
+    /// found no work waiting still ends a `--follow` run cleanly).
+    pub fn is_clean(&self) -> bool {
+        self.failed == 0
+            && self.left_for_rerun == 0
+            && self.stopped.as_deref().is_none_or(|s| s == "interrupted")
+    }
+}
+
+/// The process's peak resident set size in KiB, where the OS tells.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
