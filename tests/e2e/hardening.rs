@@ -1,0 +1,1102 @@
+//! Hardening against careless operators and hostile tenants (issue 12,
+//! and issue 11's unreachable tenant): each numbered item of issue 12 has
+//! its test here, named `item_NN_...`. Every test drives the `cto-host`
+//! binary and waits on events (the simulated tenant's incidents and
+//! counters, the store, the process's exit), with a deadline that fails
+//! the test instead of hanging it.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// No command may take longer (a hang or an endless loop fails the test).
+const DEADLINE: Duration = Duration::from_secs(120);
+
+struct Outcome {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Outcome {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is JSON ({e}): {}\n{}", self.stdout, self.stderr))
+    }
+
+    fn summary(&self) -> Value {
+        self.json()["summary"].clone()
+    }
+
+    fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// Waits for a child within [`DEADLINE`], reading its output meanwhile.
+fn finish(mut child: Child) -> Outcome {
+    let pipe = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut s);
+            }
+            String::from_utf8_lossy(&s).into_owned()
+        })
+    };
+    let out = pipe(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let err = pipe(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "cto-host ran past {DEADLINE:?} and was killed; stderr:\n{}",
+                err.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Outcome {
+        code: status.code(),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+fn host() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cto-host"));
+    cmd.env("CTO_CACHE_DIR", cache_dir())
+        .env_remove("CTO_PLUGIN")
+        .env_remove("CTO_LOG")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+fn cto(args: &[&str]) -> Outcome {
+    finish(host().args(args).spawn().unwrap())
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn alert_line(id: &str, name: &str, user: &str) -> String {
+    json!({"id": id, "alertName": name, "alertType": "DLP", "app": "Box", "appCategory": "Cloud Storage",
+           "user": user, "type": "dlp", "timestamp": 1712300811, "rawData": {"severity": "high"}})
+    .to_string()
+}
+
+fn lines(ids: impl IntoIterator<Item = String>) -> String {
+    ids.into_iter()
+        .map(|id| alert_line(&id, &format!("Rule {id}"), "u") + "\n")
+        .collect()
+}
+
+/// A simulated tenant, a folder, a configuration and a store.
+struct Bench {
+    sim: ivanti_sim::Sim,
+    dir: tempfile::TempDir,
+    config: String,
+}
+
+impl Bench {
+    fn new() -> Bench {
+        Bench::with(sim())
+    }
+
+    fn with(sim: ivanti_sim::Sim) -> Bench {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write(
+            dir.path(),
+            "config.json",
+            &basic(&sim, json!({"retry_wait_seconds": 0})).to_string(),
+        );
+        Bench { sim, dir, config }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    fn file(&self, name: &str, content: &str) -> String {
+        write(self.dir.path(), name, content)
+    }
+
+    fn store(&self) -> String {
+        self.path("store.db")
+    }
+
+    fn run_command(&self, alerts: &str, extra: &[&str]) -> Command {
+        let mut cmd = host();
+        cmd.args(["run", "--config", &self.config, "--alerts", alerts])
+            .args(["--store", &self.store(), "--progress", "quiet"])
+            .args(extra);
+        cmd
+    }
+
+    fn run(&self, alerts: &str, extra: &[&str]) -> Outcome {
+        finish(self.run_command(alerts, extra).spawn().unwrap())
+    }
+
+    /// Alert id -> incidents whose Symptom names it (the default mappings'
+    /// first Symptom line is `Alert ID: <id>`).
+    fn incidents_per_alert(&self) -> HashMap<String, usize> {
+        let mut m = HashMap::new();
+        for inc in self.sim.incidents() {
+            let id = inc
+                .symptom
+                .lines()
+                .find_map(|l| l.strip_prefix("Alert ID: "))
+                .unwrap_or_else(|| panic!("a Symptom names its alert: {}", inc.symptom))
+                .trim()
+                .to_owned();
+            *m.entry(id).or_default() += 1;
+        }
+        m
+    }
+
+    /// Alert id -> outcome, from the store.
+    fn outcomes(&self) -> HashMap<String, String> {
+        let db = rusqlite::Connection::open(self.store()).unwrap();
+        let mut stmt = db.prepare("SELECT alert_id, outcome FROM alerts").unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    }
+
+    fn rejected_entries(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.path("store.db.rejected.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+fn n(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("a count: {v}"))
+}
+
+/// Every alert read is counted once in the summary.
+fn assert_accounted(s: &Value) {
+    let parts = [
+        "rejected",
+        "filtered_out",
+        "already_done",
+        "incidents_created",
+        "incidents_updated",
+        "failed",
+        "left_for_rerun",
+    ];
+    let sum: u64 = parts.iter().map(|p| n(&s[p])).sum();
+    assert_eq!(
+        sum,
+        n(&s["alerts_read"]),
+        "every alert read is accounted for: {s}"
+    );
+}
+
+fn assert_one_incident_each(b: &Bench, ids: &[String]) {
+    let per = b.incidents_per_alert();
+    for id in ids {
+        assert_eq!(
+            per.get(id),
+            Some(&1),
+            "{id} has exactly one incident: {per:?}"
+        );
+    }
+    assert_eq!(
+        per.len(),
+        ids.len(),
+        "no incident for anything else: {per:?}"
+    );
+}
+
+fn kill(child: &Child, signal: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{signal}");
+}
+
+// ---- item 1: two runs on one store ------------------------------------------
+
+#[test]
+fn item_01_a_second_run_on_the_same_store_is_refused_and_a_killed_runs_lock_does_not_block() {
+    let b = Bench::new();
+    let ids: Vec<String> = (0..10).map(|i| format!("l{i}")).collect();
+    let follow = b.path("follow.jsonl");
+    std::fs::write(&follow, lines(ids[..5].to_vec())).unwrap();
+    let mut first = b
+        .run_command(&follow, &["--follow", "--concurrency", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the first run's 5 incidents", || {
+        b.sim.incidents().len() == 5
+    });
+
+    let all = b.file("all.jsonl", &lines(ids.clone()));
+    let second = b.run(&all, &["--concurrency", "2"]);
+    assert_eq!(second.code, Some(2), "{}", second.all());
+    assert!(
+        second
+            .stderr
+            .contains("another cto-host run is using the task store")
+            && second.stderr.contains(&format!("process {}", first.id())),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(b.sim.incidents().len(), 5, "the second run created nothing");
+
+    first.kill().unwrap(); // SIGKILL: the lock file stays, the lock does not
+    first.wait().unwrap();
+    assert!(Path::new(&format!("{}.lock", b.store())).exists());
+    let third = b.run(&all, &["--concurrency", "2"]);
+    assert_eq!(third.code, Some(0), "{}", third.all());
+    let s = third.summary();
+    assert_eq!(
+        (n(&s["incidents_created"]), n(&s["already_done"])),
+        (5, 5),
+        "{s}"
+    );
+    assert_one_incident_each(&b, &ids);
+}
+
+// ---- item 2: one alert id, different content -------------------------------
+
+#[test]
+fn item_02_one_alert_id_with_different_content_gets_one_incident() {
+    let b = Bench::new();
+    b.sim.set_faults(ivanti_sim::Faults {
+        latency_ms: 30,
+        ..Default::default()
+    });
+    let ids: Vec<String> = (0..40).map(|i| format!("dup{i}")).collect();
+    // Each id twice in a row, the second time with another user: another
+    // dedup key, so the two would run side by side.
+    let body: String = ids
+        .iter()
+        .map(|id| {
+            format!(
+                "{}\n{}\n",
+                alert_line(id, &format!("Rule {id}"), "first@acme.example"),
+                alert_line(id, &format!("Rule {id}"), "second@acme.example")
+            )
+        })
+        .collect();
+    let alerts = b.file("dups.jsonl", &body);
+    let o = b.run(&alerts, &["--concurrency", "8"]);
+    assert_eq!(o.code, Some(0), "{}", o.all());
+    let s = o.summary();
+    assert_eq!(
+        (
+            n(&s["incidents_created"]),
+            n(&s["incidents_updated"]),
+            n(&s["already_done"])
+        ),
+        (40, 0, 40),
+        "{s}"
+    );
+    assert_accounted(&s);
+    assert_one_incident_each(&b, &ids);
+    let outcomes = b.outcomes();
+    assert!(outcomes.values().all(|o| o == "created"), "{outcomes:?}");
+
+    let again = b.run(&alerts, &["--concurrency", "8"]);
+    assert_eq!(
+        n(&again.summary()["already_done"]),
+        80,
+        "once per store, across runs"
+    );
+    assert_one_incident_each(&b, &ids);
+}
+
+// ---- item 4: unknown dedup or select fields ---------------------------------
+
+#[test]
+fn item_04_unknown_dedup_or_select_fields_exit_2_naming_the_valid_ones() {
+    let b = Bench::new();
+    let alerts = b.file("a.jsonl", &lines((0..3).map(|i| format!("f{i}"))));
+    for (args, expect) in [
+        (
+            vec!["--dedup-fields", "alertname,app"],
+            "did you mean alertName?",
+        ),
+        (vec!["--select", "alertTyp=DLP"], "did you mean alertType?"),
+        (vec!["--select", "severity~high"], "rawData.severity"),
+    ] {
+        let o = b.run(&alerts, &args);
+        assert_eq!(o.code, Some(2), "{args:?}: {}", o.all());
+        assert!(
+            o.stderr.contains(expect) && o.stderr.contains("alertName, alertType, app"),
+            "{args:?}: {}",
+            o.stderr
+        );
+    }
+    assert_eq!(b.sim.calls().create, 0, "nothing was created");
+    let o = b.run(
+        &alerts,
+        &[
+            "--select",
+            "rawData.severity~HIGH",
+            "--dedup-fields",
+            "alertName,rawData.severity",
+        ],
+    );
+    assert_eq!(o.code, Some(0), "{}", o.all());
+    assert_eq!(n(&o.summary()["incidents_created"]), 3, "{}", o.stdout);
+}
+
+// ---- items 5 and 6: secrets -------------------------------------------------
+
+/// Every request gets a 400 whose message echoes the password: once with
+/// its spaces turned into a tab and a line break (JSON-escaped), once with
+/// its `@` as an HTML character reference.
+fn echoing_tenant(echoes: &'static str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut length = 0;
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let answer = format!(
+                        "{{\"code\":\"ISM_4000\",\"message\":[\"Invalid password '{echoes}'\"]}}"
+                    );
+                    let head = format!(
+                        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                        answer.len()
+                    );
+                    if stream.write_all(head.as_bytes()).is_err()
+                        || stream.write_all(answer.as_bytes()).is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+/// Every text of every table of an SQLite file.
+fn sqlite_text(path: &str) -> String {
+    let db = rusqlite::Connection::open(path).unwrap();
+    let tables: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let mut out = String::new();
+    for t in tables {
+        let mut stmt = db.prepare(&format!("SELECT * FROM {t}")).unwrap();
+        let cols = stmt.column_count();
+        let mut rows = stmt.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for i in 0..cols {
+                if let Ok(Some(s)) = row.get::<_, Option<String>>(i) {
+                    out.push_str(&s);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn item_05_a_tenant_echoing_the_password_never_gets_it_into_logs_store_rejected_file_or_summary() {
+    // The password's every letter is distinctive: no other output has "hunter".
+    const PASSWORD: &str = "hunter two@x!";
+    let url = echoing_tenant("hunter\\ttwo@x! / hunter\\n two&#64;x&#33;");
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "config.json",
+        &json!({
+            "auth": {"tenant_url": url, "authentication_method": "basic_auth",
+                     "employee_rec_id": ivanti_sim::DEFAULT_EMPLOYEE_REC_ID, "retry_wait_seconds": 0},
+            "params": {"username": "gjenkins", "password": {"env": "CTO_E2E_PW"}, "user_role": "NetskopeCTO"}
+        })
+        .to_string(),
+    );
+    let mut body = lines((0..3).map(|i| format!("s{i}")));
+    body.push_str(&format!(
+        "{{\"id\": \"s9\", \"note\": \"pasted {PASSWORD}\"\n"
+    ));
+    let alerts = write(dir.path(), "a.jsonl", &body);
+    let store = dir.path().join("store.db").display().to_string();
+    let alert = write(dir.path(), "alert.json", &alert_line("one", "Rule", "u"));
+    let mut outputs = Vec::new();
+    for args in [
+        vec![
+            "--log",
+            "info",
+            "run",
+            "--config",
+            &config,
+            "--alerts",
+            &alerts,
+            "--store",
+            &store,
+            "--concurrency",
+            "1",
+        ],
+        vec![
+            "--log",
+            "debug",
+            "--log-format",
+            "json",
+            "create",
+            "--config",
+            &config,
+            "--alert",
+            &alert,
+        ],
+        vec!["validate", "--config", &config],
+    ] {
+        let o = finish(
+            host()
+                .args(&args)
+                .env("CTO_E2E_PW", PASSWORD)
+                .spawn()
+                .unwrap(),
+        );
+        assert!(
+            o.stderr.contains("ISM_4000")
+                || o.stdout.contains("ISM_4000")
+                || o.all().contains("Invalid password"),
+            "the tenant's refusal is shown: {args:?} {}",
+            o.all()
+        );
+        outputs.push((format!("{args:?}"), o.all()));
+    }
+    outputs.push(("store".into(), sqlite_text(&store)));
+    let rejected = std::fs::read_to_string(format!("{store}.rejected.jsonl")).unwrap();
+    outputs.push(("rejected file".into(), rejected.clone()));
+    let leaks: Vec<String> = outputs
+        .iter()
+        .filter(|(_, text)| text.to_lowercase().contains("hunter"))
+        .map(|(what, text)| format!("{what}:\n{text}"))
+        .collect();
+    assert!(
+        leaks.is_empty(),
+        "the password leaked:\n{}",
+        leaks.join("\n---\n")
+    );
+    assert!(rejected.contains("pasted ***"), "{rejected}");
+}
+
+#[test]
+fn item_06_a_secret_file_with_an_inner_line_break_is_refused_naming_the_field() {
+    let b = Bench::new();
+    let pw = b.file("pw", "Netskope#\n2024\n");
+    let mut doc = basic(&b.sim, json!({}));
+    doc["params"]["password"] = json!({"file": pw});
+    let config = b.file("c.json", &doc.to_string());
+    let o = cto(&["validate", "--config", &config]);
+    assert_eq!(o.code, Some(2), "{}", o.all());
+    assert!(
+        o.stderr
+            .contains("params.password contains a control character (a line break)"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        !o.all().contains("2024"),
+        "the secret is not echoed: {}",
+        o.all()
+    );
+    assert_eq!(b.sim.calls().total, 0, "nothing was sent");
+}
+
+// ---- item 7: bounded input --------------------------------------------------
+
+#[test]
+fn item_07_every_input_file_has_a_cap_and_a_long_alert_line_is_rejected() {
+    let b = Bench::new();
+    let zero = "/dev/zero";
+    let alert = b.file("alert.json", &alert_line("z", "Rule", "u"));
+    let mut doc = basic(&b.sim, json!({}));
+    doc["params"]["password"] = json!({"file": zero});
+    let secret_file = b.file("secret.json", &doc.to_string());
+    for (args, expect) in [
+        (
+            vec!["validate", "--config", zero],
+            "configuration /dev/zero is larger than 1 MiB",
+        ),
+        (
+            vec!["validate", "--config", &secret_file],
+            "secret file of params.password /dev/zero is larger than 1 MiB",
+        ),
+        (
+            vec!["create", "--config", &b.config, "--alert", zero],
+            "alert /dev/zero is larger than 16 MiB",
+        ),
+        (
+            vec![
+                "create", "--config", &b.config, "--alert", &alert, "--queue", zero,
+            ],
+            "queue /dev/zero is larger than 16 MiB",
+        ),
+        (
+            vec![
+                "update", "--config", &b.config, "--alert", &alert, "--task", zero,
+            ],
+            "task /dev/zero is larger than 16 MiB",
+        ),
+        (
+            vec!["sync", "--config", &b.config, "--tasks", zero],
+            "tasks /dev/zero is larger than 16 MiB",
+        ),
+    ] {
+        let o = cto(&args);
+        assert_eq!(o.code, Some(2), "{args:?}: {}", o.all());
+        assert!(o.stderr.contains(expect), "{args:?}: {}", o.stderr);
+    }
+
+    let long = format!("{{\"id\": \"long\", \"pad\": \"{}\"}}", "x".repeat(3 << 19));
+    let alerts = b.file(
+        "long.jsonl",
+        &format!(
+            "{}\n{long}\n{}\n",
+            alert_line("before", "R1", "u"),
+            alert_line("after", "R2", "u")
+        ),
+    );
+    let o = b.run(&alerts, &[]);
+    assert_eq!(o.code, Some(0), "{}", o.all());
+    let s = o.summary();
+    assert_eq!(
+        (n(&s["incidents_created"]), n(&s["rejected"])),
+        (2, 1),
+        "{s}"
+    );
+    let rejected = b.rejected_entries();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["line"], 2);
+    assert!(
+        rejected[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("past the limit of 1 MiB"),
+        "{}",
+        rejected[0]
+    );
+}
+
+// ---- item 8: the rejected file is one of the run's own files ----------------
+
+#[test]
+fn item_08_a_rejected_file_that_is_the_alerts_file_or_the_store_is_refused() {
+    let b = Bench::new();
+    let alerts = b.file(
+        "a.jsonl",
+        &format!("{{broken\n{}\n", alert_line("r1", "R", "u")),
+    );
+    let before = std::fs::read(&alerts).unwrap();
+    let link = b.path("link.jsonl");
+    std::fs::hard_link(&alerts, &link).unwrap();
+    for (rejected, expect) in [
+        (alerts.clone(), "is the alerts file"),
+        (link, "is the alerts file"),
+        (b.store(), "is the task store"),
+    ] {
+        let o = b.run(&alerts, &["--rejected", &rejected]);
+        assert_eq!(o.code, Some(2), "{rejected}: {}", o.all());
+        assert!(o.stderr.contains(expect), "{}", o.stderr);
+    }
+    assert_eq!(
+        std::fs::read(&alerts).unwrap(),
+        before,
+        "the alerts file is unchanged"
+    );
+    assert_eq!(b.sim.calls().create, 0);
+}
+
+// ---- items 9 and 10: bad bytes, and each rejected line once ------------------
+
+#[test]
+fn item_09_an_invalid_utf8_line_is_rejected_shown_safely_and_the_run_goes_on() {
+    let b = Bench::new();
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(alert_line("u1", "R1", "u").as_bytes());
+    bytes.extend(b"\n{\"id\": \"u2\", \"alertName\": \"caf\xff\"}\n");
+    bytes.extend(alert_line("u3", "R3", "u").as_bytes());
+    bytes.push(b'\n');
+    let alerts = b.path("bytes.jsonl");
+    std::fs::write(&alerts, bytes).unwrap();
+    for round in 0..2 {
+        let o = b.run(&alerts, &[]);
+        assert_eq!(o.code, Some(0), "round {round}: {}", o.all());
+        assert_eq!(n(&o.summary()["rejected"]), 1, "{}", o.stdout);
+    }
+    assert_one_incident_each(&b, &["u1".to_string(), "u3".to_string()]);
+    let rejected = b.rejected_entries();
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(rejected[0]["line"], 2);
+    assert_eq!(
+        rejected[0]["text"],
+        "{\"id\": \"u2\", \"alertName\": \"caf\\xFF\"}"
+    );
+    assert!(rejected[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not UTF-8"));
+}
+
+#[test]
+fn item_10_the_rejected_file_records_each_bad_line_once_per_store() {
+    let b = Bench::new();
+    let mut body = String::new();
+    for i in 0..5 {
+        body.push_str(&alert_line(&format!("g{i}"), "R", &format!("u{i}")));
+        body.push_str(&format!("\n{{not json {i}\n"));
+    }
+    let alerts = b.file("a.jsonl", &body);
+    for _ in 0..3 {
+        let o = b.run(&alerts, &[]);
+        assert_eq!(o.code, Some(0), "{}", o.all());
+        assert_eq!(n(&o.summary()["rejected"]), 5);
+    }
+    assert_eq!(
+        b.rejected_entries().len(),
+        5,
+        "three runs, each bad line once"
+    );
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&alerts)
+        .unwrap();
+    writeln!(f, "{{still not json").unwrap();
+    b.run(&alerts, &[]);
+    let entries = b.rejected_entries();
+    assert_eq!(entries.len(), 6, "a new bad line is added");
+    assert_eq!(entries[5]["line"], 11);
+}
+
+// ---- items 11 and 12: SIGTERM and Ctrl-C -------------------------------------
+
+/// Starts a run over 40 alerts against a slow tenant and sends `signal`
+/// once its first incident exists; returns the outcome.
+fn stopped_by(b: &Bench, signal: &str, ids: &[String]) -> Outcome {
+    b.sim.set_faults(ivanti_sim::Faults {
+        latency_ms: 150,
+        ..Default::default()
+    });
+    let alerts = b.file("slow.jsonl", &lines(ids.to_vec()));
+    let child = b
+        .run_command(&alerts, &["--concurrency", "2"])
+        .spawn()
+        .unwrap();
+    wait_for("the first incident", || !b.sim.incidents().is_empty());
+    kill(&child, signal);
+    let o = finish(child);
+    b.sim.set_faults(ivanti_sim::Faults::default());
+    o
+}
+
+fn assert_drained_and_resumable(b: &Bench, o: &Outcome, ids: &[String]) {
+    let s = o.summary();
+    assert_eq!(s["stopped"], "interrupted", "{s}");
+    assert!(n(&s["left_for_rerun"]) > 0, "work was left: {s}");
+    assert_accounted(&s);
+    assert_eq!(o.code, Some(1), "work was left, so not a clean exit: {s}");
+    assert!(
+        o.stderr.contains("left for a rerun")
+            && o.stderr.contains("run again with the same --store"),
+        "{}",
+        o.stderr
+    );
+    let unfinished: Vec<_> = b
+        .outcomes()
+        .into_iter()
+        .filter(|(_, o)| o != "created")
+        .collect();
+    assert!(
+        unfinished.is_empty(),
+        "nothing is left half-done: {unfinished:?}"
+    );
+    let alerts = b.path("slow.jsonl");
+    let again = b.run(&alerts, &["--concurrency", "8"]);
+    assert_eq!(again.code, Some(0), "{}", again.all());
+    assert_eq!(
+        n(&again.summary()["incidents_created"]) + n(&s["incidents_created"]),
+        ids.len() as u64
+    );
+    assert_one_incident_each(b, ids);
+}
+
+#[test]
+fn item_11_sigterm_drains_like_ctrl_c() {
+    let b = Bench::new();
+    let ids: Vec<String> = (0..40).map(|i| format!("t{i}")).collect();
+    let o = stopped_by(&b, "TERM", &ids);
+    assert!(
+        o.code.is_some(),
+        "SIGTERM did not kill the run: {}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("SIGTERM: finishing the work in flight"),
+        "{}",
+        o.stderr
+    );
+    assert_drained_and_resumable(&b, &o, &ids);
+}
+
+#[test]
+fn item_12_the_ctrl_c_summary_counts_what_is_left_and_says_interrupted() {
+    let b = Bench::new();
+    let ids: Vec<String> = (0..40).map(|i| format!("c{i}")).collect();
+    let o = stopped_by(&b, "INT", &ids);
+    assert_drained_and_resumable(&b, &o, &ids);
+}
+
+// ---- items 13, 14 and 16: what a store is -------------------------------------
+
+#[test]
+fn item_13_sync_of_a_store_that_does_not_exist_is_an_error_and_creates_nothing() {
+    let b = Bench::new();
+    let typo = b.path("typo.db");
+    let o = cto(&["sync", "--config", &b.config, "--store", &typo]);
+    assert_eq!(o.code, Some(2), "{}", o.all());
+    assert!(
+        o.stderr.contains("there is no task store at"),
+        "{}",
+        o.stderr
+    );
+    assert!(!Path::new(&typo).exists(), "no store was created");
+    assert_eq!(b.sim.calls().total, 0);
+}
+
+fn sha(path: &str) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(std::fs::read(path).unwrap()).to_vec()
+}
+
+#[test]
+fn item_14_another_programs_sqlite_file_is_refused_untouched() {
+    let b = Bench::new();
+    let other = b.path("app.db");
+    {
+        let db = rusqlite::Connection::open(&other).unwrap();
+        db.execute_batch(
+            "CREATE TABLE alerts (id INTEGER PRIMARY KEY, what TEXT); INSERT INTO alerts (what) VALUES ('mine');",
+        )
+        .unwrap();
+    }
+    let before = sha(&other);
+    let alerts = b.file("a.jsonl", &lines(["o1".to_string()]));
+    let run = finish(
+        host()
+            .args([
+                "run", "--config", &b.config, "--alerts", &alerts, "--store", &other,
+            ])
+            .spawn()
+            .unwrap(),
+    );
+    let sync = cto(&["sync", "--config", &b.config, "--store", &other]);
+    for o in [&run, &sync] {
+        assert_eq!(o.code, Some(2), "{}", o.all());
+        assert!(
+            o.stderr.contains(
+                "is not a task store (it is another program's SQLite database, with tables alerts)"
+            ),
+            "{}",
+            o.stderr
+        );
+    }
+    assert_eq!(sha(&other), before, "not a byte changed");
+    for suffix in ["-wal", "-shm", ".lock"] {
+        assert!(!Path::new(&format!("{other}{suffix}")).exists(), "{suffix}");
+    }
+    assert_eq!(b.sim.calls().create, 0);
+}
+
+/// Whether this process may write a file whose mode forbids it (root).
+fn privileged(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join("probe");
+    std::fs::write(&p, "x").unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::OpenOptions::new().write(true).open(&p).is_ok()
+}
+
+#[test]
+fn item_16_directories_junk_and_read_only_stores_are_usage_errors() {
+    use std::os::unix::fs::PermissionsExt;
+    let b = Bench::new();
+    let alerts = b.file("a.jsonl", &lines(["e1".to_string()]));
+    let folder = b.path("folder");
+    std::fs::create_dir(&folder).unwrap();
+    let junk = b.file("junk.db", &"not a database, just text ".repeat(20));
+    let run = |alerts: &str, store: &str| {
+        finish(
+            host()
+                .args([
+                    "run", "--config", &b.config, "--alerts", alerts, "--store", store,
+                ])
+                .spawn()
+                .unwrap(),
+        )
+    };
+    for (o, expect) in [
+        (run(&folder, &b.store()), "the alerts"),
+        (run(&alerts, &folder), "the task store"),
+        (
+            run(&alerts, &junk),
+            "is not a task store (it is not an SQLite database)",
+        ),
+    ] {
+        assert_eq!(o.code, Some(2), "{}", o.all());
+        assert!(o.stderr.contains(expect), "{expect}: {}", o.stderr);
+    }
+    assert!(run(&folder, &b.store()).stderr.contains("is a directory"));
+
+    // A store this user may not write.
+    let ok = run(&alerts, &b.store());
+    assert_eq!(ok.code, Some(0), "{}", ok.all());
+    if privileged(b.dir.path()) {
+        eprintln!("[hardening] running with privileges that ignore file modes: the read-only store case is not tried");
+        return;
+    }
+    std::fs::set_permissions(b.store(), std::fs::Permissions::from_mode(0o444)).unwrap();
+    let more = b.file("more.jsonl", &lines(["e2".to_string()]));
+    let o = run(&more, &b.store());
+    assert_eq!(o.code, Some(2), "{}", o.all());
+    assert!(
+        o.stderr.contains("cannot be written") && o.stderr.contains("permissions"),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stderr.contains("not a task store"), "{}", o.stderr);
+}
+
+// ---- item 15: plain http and the tenant URL ----------------------------------
+
+#[test]
+fn item_15_plain_http_is_refused_at_validation_and_loopback_spellings_agree() {
+    let b = Bench::new();
+    let remote = b.file(
+        "remote.json",
+        &basic(&b.sim, json!({"tenant_url": "http://tenant.example.com"})).to_string(),
+    );
+    let o = cto(&["validate", "--config", &remote]);
+    assert_eq!(o.code, Some(2), "{}", o.all());
+    assert!(
+        o.stderr.contains("plain http://")
+            && o.stderr.contains("--allow-insecure-http")
+            && o.stderr.contains("https://"),
+        "{}",
+        o.stderr
+    );
+
+    let mut twice = basic(&b.sim, json!({}));
+    twice["params"]["tenant_url"] = json!("https://elsewhere.example.com");
+    let twice = b.file("twice.json", &twice.to_string());
+    let o = cto(&["validate", "--config", &twice]);
+    assert_eq!(o.code, Some(2), "{}", o.all());
+    assert!(
+        o.stderr
+            .contains("tenant_url is given in step 'auth' and again in step 'params'"),
+        "{}",
+        o.stderr
+    );
+
+    // 127.1 is 127.0.0.1 to the client, so to the policy too.
+    let port = b.sim.url().rsplit(':').next().unwrap().to_owned();
+    let short = b.file(
+        "short.json",
+        &api_key(
+            &b.sim,
+            json!({"tenant_url": format!("http://127.1:{port}")}),
+        )
+        .to_string(),
+    );
+    let alert = b.file("alert.json", &alert_line("h1", "Rule", "u"));
+    let o = cto(&["create", "--config", &short, "--alert", &alert]);
+    assert_eq!(o.code, Some(0), "{}", o.all());
+    assert_eq!(b.sim.calls().create, 1);
+}
+
+// ---- item 17: configuration typos --------------------------------------------
+
+#[test]
+fn item_17_unknown_and_repeated_keys_and_control_characters_are_refused() {
+    let b = Bench::new();
+    let mut typo = basic(&b.sim, json!({"retry_wait_secs": 5}));
+    typo["auth"]
+        .as_object_mut()
+        .unwrap()
+        .remove("retry_wait_seconds");
+    let typo = b.file("typo.json", &typo.to_string());
+    let o = cto(&["validate", "--config", &typo]);
+    assert_eq!(o.code, Some(2), "{}", o.all());
+    assert!(
+        o.stderr.contains("auth.retry_wait_secs is not a field of step 'auth' (did you mean 'retry_wait_seconds'?)"),
+        "{}",
+        o.stderr
+    );
+
+    let c = b.sim.config();
+    let repeated = b.file(
+        "repeated.json",
+        &format!(
+            r#"{{"auth": {{"tenant_url": "{}", "authentication_method": "api_key_auth", "employee_rec_id": "{}"}},
+                "params": {{"api_key": "{}", "api_key": "other"}}}}"#,
+            b.sim.url(),
+            c.employee_rec_id,
+            c.api_keys[0]
+        ),
+    );
+    let o = cto(&["validate", "--config", &repeated]);
+    assert_eq!(o.code, Some(2), "{}", o.all());
+    assert!(
+        o.stderr.contains("\"api_key\" appears twice"),
+        "{}",
+        o.stderr
+    );
+
+    let ctl = b.file(
+        "ctl.json",
+        &api_key(&b.sim, json!({}))
+            .to_string()
+            .replace(&c.api_keys[0], &format!("{}\\u0007", c.api_keys[0])),
+    );
+    let o = cto(&["validate", "--config", &ctl]);
+    assert_eq!(o.code, Some(2), "{}", o.all());
+    assert!(
+        o.stderr
+            .contains("params.api_key contains a control character (U+0007)"),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.all().contains(&c.api_keys[0]), "the key is not echoed");
+    assert_eq!(b.sim.calls().total, 0, "nothing was sent");
+}
+
+// ---- issue 11: a tenant that cannot be reached --------------------------------
+
+#[test]
+fn an_unreachable_tenant_stops_the_run_with_the_alerts_pending_and_a_rerun_resumes() {
+    // A port nothing listens on: every connection is refused.
+    let dead = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let b = Bench::new();
+    let mut down = basic(&b.sim, json!({"retry_wait_seconds": 0}));
+    down["auth"]["tenant_url"] = json!(format!("http://127.0.0.1:{dead}"));
+    let down = b.file("down.json", &down.to_string());
+    let ids: Vec<String> = (0..200).map(|i| format!("d{i}")).collect();
+    let alerts = b.file("a.jsonl", &lines(ids.clone()));
+    let run = |config: &str, extra: &[&str]| {
+        finish(
+            host()
+                .args([
+                    "run",
+                    "--config",
+                    config,
+                    "--alerts",
+                    &alerts,
+                    "--store",
+                    &b.store(),
+                ])
+                .args(["--progress", "quiet", "--concurrency", "4"])
+                .args(extra)
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let o = run(&down, &["--unreachable-wait", "1"]);
+    let s = o.summary();
+    assert_eq!(o.code, Some(1), "{}", o.all());
+    let stopped = s["stopped"].as_str().unwrap_or_default();
+    assert!(
+        stopped.contains("cannot be reached") && stopped.contains("connection was refused"),
+        "{s}"
+    );
+    assert!(
+        o.stderr.contains("trying again in 1 s"),
+        "it backed off and probed: {}",
+        o.stderr
+    );
+    assert_eq!(n(&s["failed"]), 0, "nothing failed: {s}");
+    assert_eq!(
+        n(&s["tenant_calls_this_run"]),
+        0,
+        "requests never sent cost nothing: {s}"
+    );
+    assert!(
+        n(&s["alerts_read"]) < 100,
+        "it stopped taking new work: {s}"
+    );
+    assert!(n(&s["left_for_rerun"]) > 0, "{s}");
+    assert_accounted(&s);
+    assert!(
+        b.outcomes().values().all(|o| o != "failed"),
+        "no alert is marked failed: {:?}",
+        b.outcomes()
+    );
+
+    let o = run(&b.config, &[]);
+    assert_eq!(o.code, Some(0), "{}", o.all());
+    assert_one_incident_each(&b, &ids);
+}
