@@ -20,6 +20,10 @@ pub const MAX_RETRIES: u32 = 3;
 /// A Retry-After longer than this is handed back to the caller instead
 /// of being slept through inside one call.
 pub const MAX_INLINE_WAIT_SECS: u32 = 300;
+/// Longest a create may take with its lookups and re-posts: under the
+/// host's default call deadline (600 s), so a give-up is the plugin's own,
+/// with its reason, and never a sandbox stop mid-request.
+pub const CREATE_BUDGET_SECS: u64 = 540;
 
 const INCIDENTS: &str = "/api/odata/businessobject/incidents";
 const METADATA: &str = "/api/odata/incidents/$metadata";
@@ -570,6 +574,7 @@ impl<T: Transport> Client<T> {
         let mark = marker(alert_id);
         let bytes = body.to_json();
         let mut retries = 0;
+        let started_ms = self.transport.now_ms();
         loop {
             let sent_ms = self.transport.now_ms();
             let (error, asked) =
@@ -599,7 +604,15 @@ impl<T: Transport> Client<T> {
                 return Err(outcome_unknown(error));
             }
             let wait = self.wait(asked);
-            if retries >= MAX_RETRIES || wait > MAX_INLINE_WAIT_SECS {
+            // Another round (settle, lookup, post) must end within the
+            // budget, or the host's call deadline would cut it short.
+            let round_ms = (u64::from(self.config.tenant_limit_secs.max(wait))
+                + u64::from(self.config.request_timeout_secs)
+                + u64::from(self.config.write_timeout_secs))
+                * 1000;
+            let spent_ms = self.transport.now_ms().saturating_sub(started_ms);
+            let over_budget = spent_ms + round_ms > CREATE_BUDGET_SECS * 1000;
+            if retries >= MAX_RETRIES || wait > MAX_INLINE_WAIT_SECS || over_budget {
                 return Err(match error {
                     Error::Rejected(mut r) => {
                         r.message.push_str(&format!(

@@ -614,24 +614,46 @@ fn a_lost_create_is_never_posted_again_with_the_marker_off() {
     assert_eq!(s.sent.len(), 3);
 }
 
+/// A transport whose creates take the whole write timeout.
+struct Slow<'a>(&'a mut Script);
+
+impl Transport for Slow<'_> {
+    fn send(&mut self, r: &Request) -> Result<Response, TransportError> {
+        if r.method == Method::Post && r.url.ends_with("/incidents") {
+            self.0.now_ms += u64::from(r.timeout_secs) * 1000;
+        }
+        (&mut *self.0).send(r)
+    }
+    fn sleep(&mut self, seconds: u32) {
+        (&mut *self.0).sleep(seconds)
+    }
+    fn now_ms(&mut self) -> u64 {
+        self.0.now_ms
+    }
+}
+
+#[test]
+fn creates_that_keep_timing_out_give_up_within_the_budget() {
+    let lost = || Err(TransportError::Lost("timed out".into()));
+    let mut s = Script::default();
+    s.answers
+        .extend([login_ok(), metadata_ok(), lost(), ok(200, ""), lost()]);
+    let mut c = Client::new(parse(&basic()).unwrap(), Slow(&mut s));
+    assert!(matches!(
+        c.create("a1", &values()),
+        Err(Error::Transport(_))
+    ));
+    let posts = s
+        .sent
+        .iter()
+        .filter(|r| r.method == Method::Post && r.url.ends_with("/incidents"))
+        .count();
+    assert_eq!(posts, 2, "a third round would pass the budget");
+    assert!(s.now_ms <= CREATE_BUDGET_SECS * 1000, "{}", s.now_ms);
+}
+
 #[test]
 fn a_create_that_timed_out_past_the_tenant_limit_is_looked_for_at_once() {
-    /// A transport whose create takes the whole write timeout.
-    struct Slow<'a>(&'a mut Script);
-    impl Transport for Slow<'_> {
-        fn send(&mut self, r: &Request) -> Result<Response, TransportError> {
-            if r.method == Method::Post && r.url.ends_with("/incidents") {
-                self.0.now_ms += u64::from(r.timeout_secs) * 1000;
-            }
-            (&mut *self.0).send(r)
-        }
-        fn sleep(&mut self, seconds: u32) {
-            (&mut *self.0).sleep(seconds)
-        }
-        fn now_ms(&mut self) -> u64 {
-            self.0.now_ms
-        }
-    }
     let found = format!("{{\"value\":[{}]}}", record(77, RID, "Logged", None));
     let mut s = Script::default();
     s.answers.extend([
