@@ -70,13 +70,7 @@ impl Run {
     fn incidents_per_alert(&self) -> HashMap<String, usize> {
         let mut m = HashMap::new();
         for inc in self.sim.incidents() {
-            let id = inc
-                .symptom
-                .rsplit("[Cloud Exchange alert ")
-                .next()
-                .unwrap()
-                .trim_end_matches(']')
-                .to_owned();
+            let id = reference_of(&inc.symptom).expect("a reference line");
             *m.entry(id).or_default() += 1;
         }
         m

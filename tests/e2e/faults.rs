@@ -137,12 +137,8 @@ impl Bench {
     fn incidents_per_alert(&self) -> HashMap<String, Vec<u64>> {
         let mut m: HashMap<String, Vec<u64>> = HashMap::new();
         for inc in self.sim.incidents() {
-            let marker = inc
-                .symptom
-                .trim_end()
-                .rsplit_once("[Cloud Exchange alert ")
-                .map(|(_, m)| m.trim_end_matches(']').to_owned())
-                .unwrap_or_else(|| panic!("incident {} has no create marker", inc.number));
+            let marker = reference_of(&inc.symptom)
+                .unwrap_or_else(|| panic!("incident {} has no reference line", inc.number));
             m.entry(marker).or_default().push(inc.number);
         }
         m

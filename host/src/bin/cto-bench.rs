@@ -265,7 +265,7 @@ async fn saturated(path: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> 
                 let a = alert_json(2_000_000 * (w + 1) + i);
                 let body = json!({
                     "Subject": format!("Netskope {} alert: {}", a["appCategory"].as_str().unwrap_or(""), a["alertName"].as_str().unwrap_or("")),
-                    "Symptom": format!("Alert ID: {}\nApp: Box\n\n[Cloud Exchange alert {}]", a["id"].as_str().unwrap_or(""), a["id"].as_str().unwrap_or("")),
+                    "Symptom": format!("Alert ID: {}\nApp: Box\n\nCloud Exchange reference: {}", a["id"].as_str().unwrap_or(""), a["id"].as_str().unwrap_or("")),
                     "Status": "Logged", "ProfileLink": rec,
                 });
                 let resp = client

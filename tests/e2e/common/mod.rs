@@ -45,7 +45,8 @@ pub fn sim_with(f: impl FnOnce(&mut SimConfig)) -> Sim {
 pub fn basic(sim: &Sim, auth: Value) -> Value {
     let c = sim.config();
     let mut doc = json!({
-        "auth": {"tenant_url": sim.url(), "authentication_method": "basic_auth", "employee_rec_id": c.employee_rec_id, "retry_wait_seconds": 1},
+        // No wait for a lost create to settle: the tests that need it set one.
+        "auth": {"tenant_url": sim.url(), "authentication_method": "basic_auth", "employee_rec_id": c.employee_rec_id, "retry_wait_seconds": 1, "tenant_request_limit_seconds": 0},
         "params": {"username": c.username, "password": c.password, "user_role": c.role},
     });
     merge(&mut doc["auth"], auth);
@@ -55,7 +56,7 @@ pub fn basic(sim: &Sim, auth: Value) -> Value {
 pub fn api_key(sim: &Sim, auth: Value) -> Value {
     let c = sim.config();
     let mut doc = json!({
-        "auth": {"tenant_url": sim.url(), "authentication_method": "api_key_auth", "employee_rec_id": c.employee_rec_id, "retry_wait_seconds": 1},
+        "auth": {"tenant_url": sim.url(), "authentication_method": "api_key_auth", "employee_rec_id": c.employee_rec_id, "retry_wait_seconds": 1, "tenant_request_limit_seconds": 0},
         "params": {"api_key": c.api_keys[0]},
     });
     merge(&mut doc["auth"], auth);
@@ -95,6 +96,16 @@ pub async fn create(
     let a = alert(i);
     let r = render::mappings(&defaults.create, &a);
     s.create(&a.alert, &r.values, "Create Incidents").await
+}
+
+/// The alert id of an incident's reference line (the Symptom's last line).
+pub fn reference_of(symptom: &str) -> Option<String> {
+    symptom
+        .trim_end()
+        .lines()
+        .last()?
+        .strip_prefix("Cloud Exchange reference: ")
+        .map(str::to_owned)
 }
 
 pub fn incident_number(task_id: &str) -> u64 {
