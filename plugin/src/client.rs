@@ -441,13 +441,10 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    /// The incident's mapping fields from `$metadata`, read once a session.
+    /// The incident's mapping fields from `$metadata`, read afresh (a
+    /// custom field added in Ivanti shows up); creates and updates keep
+    /// the schema of their first read.
     pub fn fields(&mut self) -> Result<Vec<crate::wit::MappingField>, Error> {
-        if let Some(schema) = &self.schema {
-            if !schema.fields().is_empty() {
-                return Ok(schema.fields().to_vec());
-            }
-        }
         let action = Action::Fields;
         let resp = self
             .call(action, Method::Get, METADATA, None, true)
@@ -473,16 +470,12 @@ impl<T: Transport> Client<T> {
         Ok(fields)
     }
 
-    /// Reads the schema values are typed and cut by, once a session. When
-    /// `$metadata` cannot be had, values go as text (Ivanti then names a
-    /// field it refuses), unless the credentials themselves failed.
+    /// Reads the schema values are typed and cut by, once a session,
+    /// before the first create or update. Until it is read, no create or
+    /// update is sent: untyped values would be refused by live tenants.
     fn load_schema(&mut self) -> Result<(), Error> {
         if self.schema.is_none() {
-            match self.fields() {
-                Ok(_) => {}
-                Err(e @ (Error::Unauthorized(_) | Error::RateLimited(_))) => return Err(e),
-                Err(_) => self.schema = Some(Schema::default()),
-            }
+            self.fields()?;
         }
         Ok(())
     }

@@ -286,6 +286,13 @@ impl<'de> Deserialize<'de> for Messages {
 
 /// Reads `T` from an answer's body.
 pub fn read<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, String> {
+    // Said plainly, rather than as whatever token serde_json met first.
+    if let Err(e) = std::str::from_utf8(body) {
+        return Err(format!(
+            "not JSON: invalid UTF-8 at byte {}",
+            e.valid_up_to()
+        ));
+    }
     serde_json::from_slice(body).map_err(|e| {
         // serde_json says "EOF while parsing" for an empty or cut body.
         let mut why = e.to_string();

@@ -406,10 +406,10 @@ fn creates_committed_then_dropped_are_found_not_reposted() {
 #[test]
 fn answers_stalling_past_the_request_timeout_are_looked_up_not_reposted() {
     // Every create is committed, then its answer's body stalls 1.5 s
-    // against a 1 s request (between-bytes) timeout: the answer is lost.
+    // against a 1 s write (between-bytes) timeout: the answer is lost.
     let b = Bench::new(
         sim(),
-        json!({"request_timeout_seconds": 1, "retry_wait_seconds": 0}),
+        json!({"write_timeout_seconds": 1, "retry_wait_seconds": 0}),
         40,
     );
     let (s, _) = scenario(

@@ -102,7 +102,7 @@ async fn api_key_and_jwt_modes() {
     create(&mut s, 1).await.unwrap();
     assert_eq!(sim.calls().login, 0);
     assert_eq!(
-        header(&sim, "/incidents"),
+        header(&sim, "/businessobject/incidents"),
         vec![format!("rest_api_key={}", sim.config().api_keys[0])]
     );
 

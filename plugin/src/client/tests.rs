@@ -670,6 +670,7 @@ fn a_create_that_timed_out_past_the_tenant_limit_is_looked_for_at_once() {
 
 #[test]
 fn values_are_typed_and_metadata_is_read_once_a_session() {
+    // Creates keep the schema of the session's first read.
     let mut s = Script::default();
     s.answers.extend([
         login_ok(),
@@ -684,7 +685,6 @@ fn values_are_typed_and_metadata_is_read_once_a_session() {
     v.remove(0);
     c.create("a1", &v).unwrap();
     assert_eq!(c.warnings().len(), 1, "{:?}", c.warnings());
-    assert!(c.fields().unwrap().iter().any(|f| f.name == "IsNetskope"));
     let mut bad = v.clone();
     bad[2].1 = "maybe".into();
     assert!(matches!(c.create("a2", &bad), Err(Error::InvalidInput(p)) if p.field == "IsNetskope"));
@@ -772,4 +772,35 @@ fn an_echoed_session_key_or_password_never_leaves_in_an_error() {
     assert!(!text.contains("ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"), "{text}");
     assert!(text.contains("[redacted]"), "{text}");
     assert!(text.contains("Ivanti answered 500"), "{text}");
+}
+
+#[test]
+fn no_create_is_sent_before_the_schema_is_read() {
+    let mut s = Script::default();
+    s.answers.extend([
+        login_ok(),
+        ok(500, ""),
+        ok(500, ""),
+        ok(500, ""),
+        ok(500, ""),
+        metadata_ok(),
+        ok(201, &record(10, RID, "Logged", None)),
+    ]);
+    let mut config = basic();
+    config[0]
+        .values
+        .push(("retry_wait_seconds".into(), "0".into()));
+    let mut c = Client::new(parse(&config).unwrap(), &mut s);
+    match c.create("a1", &values()) {
+        Err(Error::Rejected(r)) => assert!(r.message.contains("$metadata"), "{}", r.message),
+        other => panic!("{other:?}"),
+    }
+    // The next create reads it again, then goes.
+    c.create("a2", &values()).unwrap();
+    let posts = s
+        .sent
+        .iter()
+        .filter(|r| r.method == Method::Post && r.url.ends_with("/incidents"))
+        .count();
+    assert_eq!(posts, 1);
 }
