@@ -7,9 +7,10 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 struct Run {
@@ -351,22 +352,39 @@ fn the_component_is_swapped_mid_run_and_a_broken_one_is_refused() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // The host's stderr, line by line, so the test waits on what it says.
+    let mut child = child;
+    let log = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let (log, stderr) = (log.clone(), child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        })
+    };
+    let said = |what: &str| log.lock().unwrap().contains(what);
     append(&alerts, 0, 30);
     wait_for("the first 30 incidents", || r.sim.incidents().len() == 30);
     replace_file(&plugin, &variant_of_bundled("v2"));
+    wait_for("the swap", || said("watch: swapped in the new component"));
     append(&alerts, 30, 60);
     wait_for("60 incidents", || r.sim.incidents().len() == 60);
-    std::thread::sleep(Duration::from_millis(1500));
     replace_file(&plugin, b"not a component at all");
+    wait_for("the refusal", || {
+        said("watch: refused the changed component")
+    });
     append(&alerts, 60, 90);
     wait_for("90 incidents", || r.sim.incidents().len() == 90);
-    std::thread::sleep(Duration::from_millis(1500));
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    reader.join().unwrap();
+    let stderr = log.lock().unwrap().clone();
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let s = &v["summary"];
