@@ -8,8 +8,9 @@ use crate::errors::{
     bad_response, classify, invalid_config, invalid_input, is_record_not_found, is_too_long, Action,
 };
 use crate::mapping::{create_payload, marker, update_payload};
-use crate::odata::{batches, encode, numbers_filter, parse_task_id, query, quote, task_id};
+use crate::odata::{batches, encode, numbers_filter, query, quote};
 use crate::status::task_state;
+use crate::task_id::{incident_number, is_rec_id, parse_task_id, task_id};
 use crate::transport::{Method, Request, Response, Transport, TransportError};
 use crate::typing::{Schema, UNTYPED};
 use crate::wire::{self, Page, Record, Rows, Scalar};
@@ -296,7 +297,7 @@ impl<T: Transport> Client<T> {
     fn task_from_record(&self, action: Action, record: &Record, raw: &[u8]) -> Result<Task, Error> {
         let number = match &record.incident_number {
             Scalar::Unsigned(n) => Some(*n),
-            Scalar::Text(s) => crate::odata::incident_number(s),
+            Scalar::Text(s) => incident_number(s),
             _ => None,
         }
         .ok_or_else(|| {
@@ -309,7 +310,7 @@ impl<T: Transport> Client<T> {
         let rec_id = record
             .rec_id
             .as_str()
-            .filter(|r| crate::odata::is_rec_id(r))
+            .filter(|r| is_rec_id(r))
             .ok_or_else(|| bad_response(action, "the record has no valid RecId", raw))?;
         let status = match &record.status {
             Scalar::Text(s) if s.chars().count() > MAX_STATUS_CHARS => {

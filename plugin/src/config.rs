@@ -4,8 +4,8 @@
 //! checked offline. Every message names its field and what to enter.
 
 use crate::errors::invalid_config;
-use crate::odata::is_rec_id;
 use crate::status::{parse_overrides, StatusOverrides};
+use crate::task_id::is_rec_id;
 use crate::wit::{Configuration, Error};
 
 pub const AUTH: &str = "auth";

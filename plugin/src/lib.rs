@@ -31,6 +31,7 @@ pub mod odata;
 pub mod redact;
 pub mod schema;
 pub mod status;
+pub mod task_id;
 pub mod text;
 pub mod transport;
 pub mod typing;

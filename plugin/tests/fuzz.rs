@@ -7,7 +7,7 @@
 
 use ivanti_plugin::errors::{self, IvantiError};
 use ivanti_plugin::wit::{Error, TaskState};
-use ivanti_plugin::{auth, config, metadata, odata, status, wire};
+use ivanti_plugin::{auth, config, metadata, status, task_id, wire};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use std::path::PathBuf;
@@ -281,16 +281,16 @@ proptest! {
 proptest! {
     #[test]
     fn fuzz_task_ids(id in ".{0,80}") {
-        if let Ok((n, rec)) = odata::parse_task_id(&id) {
-            prop_assert!(odata::is_rec_id(&rec) && rec == rec.to_ascii_uppercase());
-            prop_assert_eq!(odata::parse_task_id(&odata::task_id(n, &rec)), Ok((n, rec)));
+        if let Ok((n, rec)) = task_id::parse_task_id(&id) {
+            prop_assert!(task_id::is_rec_id(&rec) && rec == rec.to_ascii_uppercase());
+            prop_assert_eq!(task_id::parse_task_id(&task_id::task_id(n, &rec)), Ok((n, rec)));
         }
     }
 
     #[test]
     fn fuzz_task_ids_round_trip(n in any::<u64>(), rec in "[0-9a-fA-F]{32}", pad in "[ \t]{0,2}") {
         let id = format!("{pad}{n}{pad}|{pad}{rec}{pad}");
-        prop_assert_eq!(odata::parse_task_id(&id), Ok((n, rec.to_ascii_uppercase())));
+        prop_assert_eq!(task_id::parse_task_id(&id), Ok((n, rec.to_ascii_uppercase())));
     }
 
     #[test]
@@ -396,7 +396,7 @@ fn fuzz_corpus_never_panics() {
         let _ = auth::header_from_login(&bytes, "127.0.0.1");
         let text = String::from_utf8_lossy(&bytes);
         for piece in std::iter::once(text.as_ref()).chain(text.lines()) {
-            let _ = odata::parse_task_id(piece);
+            let _ = task_id::parse_task_id(piece);
             let _ = status::parse_overrides(piece);
             let _ = config::parse_tenant_url(piece);
         }
@@ -433,7 +433,7 @@ fn fuzz_corpus_lines() {
     let ids = lines("text-task-ids.txt");
     let ok: Vec<bool> = ids
         .iter()
-        .map(|l| odata::parse_task_id(l).is_ok())
+        .map(|l| task_id::parse_task_id(l).is_ok())
         .collect();
     assert_eq!(&ok[..5], [true, true, false, false, true], "{ids:?}");
     assert!(ok[5..].iter().all(|ok| !ok), "{ids:?} {ok:?}");
