@@ -3,6 +3,7 @@
 //! are never blindly re-posted, and batched sync.
 
 use crate::auth;
+use crate::clock::Clock;
 use crate::config::{Config, Credentials};
 use crate::errors::{
     bad_response, classify, invalid_config, invalid_input, is_record_not_found, is_too_long, Action,
@@ -57,9 +58,10 @@ enum Fetched {
     TooLong,
 }
 
-pub struct Client<T: Transport> {
+pub struct Client<T: Transport, C: Clock> {
     pub config: Config,
     transport: T,
+    clock: C,
     authorization: Option<String>,
     calls: u64,
     /// `$metadata`, read at most once a session (None: not yet asked).
@@ -71,8 +73,8 @@ pub struct Client<T: Transport> {
     warnings: Vec<String>,
 }
 
-impl<T: Transport> Client<T> {
-    pub fn new(config: Config, transport: T) -> Self {
+impl<T: Transport, C: Clock> Client<T, C> {
+    pub fn new(config: Config, transport: T, clock: C) -> Self {
         match &config.credentials {
             Credentials::Basic { password, .. } => crate::redact::pin(password),
             Credentials::ApiKey(key) => crate::redact::pin(key),
@@ -81,6 +83,7 @@ impl<T: Transport> Client<T> {
             sync_batch: config.batch_size,
             config,
             transport,
+            clock,
             authorization: None,
             calls: 0,
             schema: None,
@@ -213,7 +216,7 @@ impl<T: Transport> Client<T> {
                 {
                     retries += 1;
                     let w = self.wait(resp.retry_after());
-                    self.transport.sleep(w);
+                    self.clock.sleep(w);
                 }
                 status => return Err(classify(action, status, &resp.body, resp.retry_after())),
             }
@@ -282,7 +285,7 @@ impl<T: Transport> Client<T> {
                         return Err(error.into());
                     }
                     retries += 1;
-                    self.transport.sleep(wait);
+                    self.clock.sleep(wait);
                 }
                 _ => return Ok(resp),
             }
@@ -531,11 +534,10 @@ impl<T: Transport> Client<T> {
     /// re-post would duplicate it.
     fn settle(&mut self, sent_ms: u64, at_least_secs: u32) {
         let limit_ms = u64::from(self.config.tenant_limit_secs) * 1000;
-        let elapsed = self.transport.now_ms().saturating_sub(sent_ms);
+        let elapsed = self.clock.now_ms().saturating_sub(sent_ms);
         let settle_secs = limit_ms.saturating_sub(elapsed).div_ceil(1000);
         let wait = settle_secs.max(u64::from(at_least_secs));
-        self.transport
-            .sleep(u32::try_from(wait).unwrap_or(u32::MAX));
+        self.clock.sleep(u32::try_from(wait).unwrap_or(u32::MAX));
     }
 
     /// Creates an incident. Checked before any call; after a timeout or
@@ -568,9 +570,9 @@ impl<T: Transport> Client<T> {
         let mark = marker(alert_id);
         let bytes = body.to_json();
         let mut retries = 0;
-        let started_ms = self.transport.now_ms();
+        let started_ms = self.clock.now_ms();
         loop {
-            let sent_ms = self.transport.now_ms();
+            let sent_ms = self.clock.now_ms();
             let (error, asked) =
                 match self.call(action, Method::Post, INCIDENTS, Some(&bytes), false) {
                     Ok(resp) if (200..300).contains(&resp.status) => {
@@ -604,7 +606,7 @@ impl<T: Transport> Client<T> {
                 + u64::from(self.config.request_timeout_secs)
                 + u64::from(self.config.write_timeout_secs))
                 * 1000;
-            let spent_ms = self.transport.now_ms().saturating_sub(started_ms);
+            let spent_ms = self.clock.now_ms().saturating_sub(started_ms);
             let over_budget = spent_ms + round_ms > CREATE_BUDGET_SECS * 1000;
             if retries >= MAX_RETRIES || wait > MAX_INLINE_WAIT_SECS || over_budget {
                 return Err(match error {

@@ -2,7 +2,7 @@
 
 use crate::client::Client;
 use crate::redact;
-use crate::wasi_http::WasiHttp;
+use crate::wasi_http::{WasiClock, WasiHttp};
 use crate::wit::{
     Alert, ConfigField, Configuration, DefaultMappings, Error, FieldValue, Guest, GuestSession,
     MappingField, PluginInfo, Queue, Task,
@@ -35,13 +35,13 @@ impl Guest for Component {
     }
 }
 
-struct Session(RefCell<Client<WasiHttp>>);
+struct Session(RefCell<Client<WasiHttp, WasiClock>>);
 
 impl GuestSession for Session {
     fn open(config: Configuration) -> Result<crate::wit::Session, Error> {
         let config = crate::config::parse(&config).map_err(redact::error)?;
         Ok(crate::wit::Session::new(Session(RefCell::new(
-            Client::new(config, WasiHttp),
+            Client::new(config, WasiHttp, WasiClock),
         ))))
     }
 

@@ -23,6 +23,7 @@ pub use exports::netskope::ticketing::ticket_orchestrator as wit;
 
 pub mod auth;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod errors;
 pub mod mapping;

@@ -68,9 +68,6 @@ pub enum TransportError {
 
 pub trait Transport {
     fn send(&mut self, request: &Request) -> Result<Response, TransportError>;
-    fn sleep(&mut self, seconds: u32);
-    /// A monotonic clock, in milliseconds.
-    fn now_ms(&mut self) -> u64;
 }
 
 /// What one read of an answer's body stream gave.

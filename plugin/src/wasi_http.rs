@@ -1,6 +1,8 @@
 //! The `Transport` over `wasi:http/outgoing-handler`: timeouts on every
-//! request, bodies written in chunks and read up to a cap.
+//! request, bodies written in chunks and read up to a cap; and the
+//! `Clock` over `wasi:clocks/monotonic-clock`.
 
+use crate::clock::Clock;
 use crate::transport::{
     read_body, BodyRead, BodyStream, Method, Request, Response, Transport, TransportError,
     MAX_BODY_BYTES,
@@ -273,7 +275,11 @@ impl Transport for WasiHttp {
             body,
         })
     }
+}
 
+pub struct WasiClock;
+
+impl Clock for WasiClock {
     fn sleep(&mut self, seconds: u32) {
         if seconds > 0 {
             wasi::clocks::monotonic_clock::subscribe_duration(u64::from(seconds) * SECOND_NS)

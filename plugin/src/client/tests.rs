@@ -5,6 +5,7 @@ use super::*;
 use crate::config::tests::{basic, cfg, REC};
 use crate::config::{parse, API_KEY_AUTH};
 use serde_json::Value;
+use std::cell::Cell;
 use std::collections::VecDeque;
 
 const RID: &str = "C9DF0BC0489447FEAC558BA55AEF17B9";
@@ -14,11 +15,48 @@ struct Script {
     answers: VecDeque<Result<Response, TransportError>>,
     sent: Vec<Request>,
     slept: Vec<u32>,
-    /// A clock that only sleeping moves.
+    /// A clock that only sleeping (and a `Slow` network) moves.
     now_ms: u64,
 }
 
-impl Transport for &mut Script {
+/// The script as the client's network: its answers, in order.
+struct Net<'a> {
+    answers: &'a mut VecDeque<Result<Response, TransportError>>,
+    sent: &'a mut Vec<Request>,
+    now_ms: &'a Cell<u64>,
+}
+
+/// The script as the client's clock.
+struct Time<'a> {
+    slept: &'a mut Vec<u32>,
+    now_ms: &'a Cell<u64>,
+}
+
+impl Script {
+    /// The network and the clock, borrowing disjoint parts of the script
+    /// (the time both may move, as a cell).
+    fn parts(&mut self) -> (Net<'_>, Time<'_>) {
+        let now_ms = Cell::from_mut(&mut self.now_ms);
+        (
+            Net {
+                answers: &mut self.answers,
+                sent: &mut self.sent,
+                now_ms,
+            },
+            Time {
+                slept: &mut self.slept,
+                now_ms,
+            },
+        )
+    }
+
+    fn client(&mut self, config: Config) -> Client<Net<'_>, Time<'_>> {
+        let (net, time) = self.parts();
+        Client::new(config, net, time)
+    }
+}
+
+impl Transport for Net<'_> {
     fn send(&mut self, request: &Request) -> Result<Response, TransportError> {
         self.sent.push(request.clone());
         self.answers.pop_front().unwrap_or_else(|| {
@@ -29,12 +67,16 @@ impl Transport for &mut Script {
             )
         })
     }
+}
+
+impl Clock for Time<'_> {
     fn sleep(&mut self, seconds: u32) {
         self.slept.push(seconds);
-        self.now_ms += u64::from(seconds) * 1000;
+        self.now_ms
+            .set(self.now_ms.get() + u64::from(seconds) * 1000);
     }
     fn now_ms(&mut self) -> u64 {
-        self.now_ms
+        self.now_ms.get()
     }
 }
 
@@ -111,7 +153,7 @@ fn one_login_serves_many_calls_with_the_guides_headers() {
         ok(201, &record(10, RID, "Logged", None)),
         ok(201, &record(11, RID, "Logged", None)),
     ]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     c.check().unwrap();
     let t = c.create("a1", &values()).unwrap();
     c.create("a2", &values()).unwrap();
@@ -172,14 +214,14 @@ fn expired_session_logs_in_again_once() {
         ok(200, "\"eyJjwt\""),
         ok(200, "{}"),
     ]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     c.check().unwrap();
     assert_eq!(header(&s.sent[3], "Authorization"), Some("Bearer eyJjwt"));
 
     let mut s = Script::default();
     s.answers
         .extend([login_ok(), ok(401, ""), login_ok(), ok(401, "")]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     assert!(matches!(c.check(), Err(Error::Unauthorized(_))));
     assert_eq!(s.sent.len(), 4);
 }
@@ -196,7 +238,7 @@ fn api_key_is_sent_as_is_and_a_401_says_check_the_key() {
     );
     let mut s = Script::default();
     s.answers.extend([ok(401, "")]);
-    let mut c = Client::new(parse(&api).unwrap(), &mut s);
+    let mut c = s.client(parse(&api).unwrap());
     match c.check() {
         Err(Error::Unauthorized(m)) => assert!(m.contains("API key"), "{m}"),
         other => panic!("{other:?}"),
@@ -212,7 +254,7 @@ fn api_key_is_sent_as_is_and_a_401_says_check_the_key() {
 fn bad_login_and_employee_answers_say_what_to_check() {
     let mut s = Script::default();
     s.answers.extend([ok(400, r#"{"code":"ISM_4000","description":"Invalid credentials","message":["Invalid username or password"]}"#)]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     match c.check() {
         Err(Error::Unauthorized(m)) => assert!(
             m.contains("Invalid username or password") && m.contains("Ivanti User Role"),
@@ -227,7 +269,7 @@ fn bad_login_and_employee_answers_say_what_to_check() {
     ] {
         let mut s = Script::default();
         s.answers.extend([login_ok(), ok(status, body)]);
-        let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+        let mut c = s.client(parse(&basic()).unwrap());
         let e = c.check().unwrap_err();
         assert!(format!("{e:?}").contains(expect), "{status}: {e:?}");
     }
@@ -239,7 +281,7 @@ fn a_tenant_under_heat_is_named_when_the_url_lacks_it() {
     // The root answers 404 to the login; <url>/HEAT answers (401 unauthenticated).
     let mut s = Script::default();
     s.answers.extend([ok(404, not_found), ok(401, "")]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     match c.check() {
         Err(Error::InvalidConfiguration(p)) => {
             assert_eq!(p.field, "tenant_url");
@@ -258,7 +300,7 @@ fn a_tenant_under_heat_is_named_when_the_url_lacks_it() {
     // A 404 everywhere is a wrong URL, said as such.
     let mut s = Script::default();
     s.answers.extend([ok(404, not_found), ok(404, not_found)]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     assert!(matches!(c.check(), Err(Error::NotFound(m)) if m.contains("/HEAT")));
     // With /HEAT in the URL, the API is asked under it and nothing is probed.
     let mut s = Script::default();
@@ -271,7 +313,7 @@ fn a_tenant_under_heat_is_named_when_the_url_lacks_it() {
         ],
         &[("username", "u"), ("password", "pw12"), ("user_role", "r")],
     );
-    let mut c = Client::new(parse(&heat).unwrap(), &mut s);
+    let mut c = s.client(parse(&heat).unwrap());
     c.check().unwrap();
     assert_eq!(
         s.sent[0].url,
@@ -291,7 +333,7 @@ fn rate_limits_wait_retry_after_then_give_up_after_three_retries() {
         ok(503, ""),
         ok(200, "{}"),
     ]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     c.check().unwrap();
     assert_eq!(s.slept, vec![2, 60]);
 
@@ -303,7 +345,7 @@ fn rate_limits_wait_retry_after_then_give_up_after_three_retries() {
         ok(429, ""),
         with_retry_after(429, "9"),
     ]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     match c.check() {
         Err(Error::RateLimited(r)) => assert_eq!(r.retry_after_seconds, Some(9)),
         other => panic!("{other:?}"),
@@ -317,7 +359,7 @@ fn a_long_retry_after_is_handed_back_not_slept() {
     let mut s = Script::default();
     s.answers
         .extend([login_ok(), with_retry_after(429, "3600")]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     assert!(matches!(c.check(), Err(Error::RateLimited(r)) if r.retry_after_seconds == Some(3600)));
     assert!(s.slept.is_empty());
 }
@@ -332,7 +374,7 @@ fn a_lost_create_is_found_not_posted_again() {
         Err(TransportError::Lost("connection closed".into())),
         ok(200, &found),
     ]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     let t = c.create("a1", &values()).unwrap();
     // The lookup waited until the tenant could no longer be making the
     // incident: its 90 s limit and a margin since the create was sent.
@@ -358,7 +400,7 @@ fn a_5xx_create_not_found_is_posted_again() {
         ok(200, ""),
         ok(201, &record(5, RID, "Logged", None)),
     ]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     assert_eq!(c.create("a1", &values()).unwrap().id, format!("5|{RID}"));
     assert_eq!(s.sent.len(), 5);
 }
@@ -366,7 +408,7 @@ fn a_5xx_create_not_found_is_posted_again() {
 #[test]
 fn create_checks_mappings_before_any_call() {
     let mut s = Script::default();
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     let mut v = values();
     v.pop();
     assert!(matches!(c.create("a1", &v), Err(Error::InvalidInput(p)) if p.field == "Status"));
@@ -386,7 +428,7 @@ fn update_patches_and_only_cannot_be_found_means_deleted() {
         ok(400, r#"{"code":"ISM_4000","message":["Invalid key"]}"#),
         ok(400, r#"{"code":"ISM_4000","description":"DataLayer.PromptException","message":["DataLayer.PromptException"]}"#),
     ]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     let t = c.update(&task(&format!("10|{RID}")), &notes).unwrap();
     assert_eq!(
         (t.state, t.assignee.as_deref()),
@@ -422,7 +464,7 @@ fn update_patches_and_only_cannot_be_found_means_deleted() {
 #[test]
 fn update_refuses_a_hostile_task_id_before_any_call() {
     let mut s = Script::default();
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     let notes = vec![("NewNotes".to_string(), "n".to_string())];
     assert!(
         matches!(c.update(&task("1|x') or ('"), &notes), Err(Error::InvalidInput(p)) if p.step == "task")
@@ -443,7 +485,7 @@ fn sync_batches_selects_and_marks_missing_deleted() {
         ok(200, &format!("{{\"value\":[{}]}}", first.join(","))),
         ok(200, "{\"value\":[]}"),
     ]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     let out = c.sync(&tasks).unwrap();
     assert_eq!(out.len(), 150);
     assert_eq!(out[1].state, TaskState::Closed);
@@ -468,13 +510,13 @@ fn hostile_answers_are_bad_responses() {
     for body in ["not json", "{\"value\":3}", "{\"value\":[{\"IncidentNumber\":\"x\"}]}", "{\"value\":[{\"IncidentNumber\":1,\"RecId\":\"C9DF0BC0489447FEAC558BA55AEF17B9\",\"Status\":7}]}"] {
         let mut s = Script::default();
         s.answers.extend([login_ok(), ok(200, body)]);
-        let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+        let mut c = s.client(parse(&basic()).unwrap());
         assert!(matches!(c.sync(&[task(&format!("1|{RID}"))]), Err(Error::BadResponse(_))), "{body}");
     }
     let mut s = Script::default();
     s.answers
         .extend([login_ok(), Err(TransportError::TooLarge)]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     assert!(matches!(c.fields(), Err(Error::BadResponse(m)) if m.contains("MiB")));
 }
 
@@ -482,7 +524,7 @@ fn hostile_answers_are_bad_responses() {
 fn metadata_204_says_a_custom_field_was_deleted() {
     let mut s = Script::default();
     s.answers.extend([login_ok(), ok(204, "")]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     match c.fields() {
         Err(Error::Rejected(r)) => assert!(r.status == 204 && r.message.contains("custom field")),
         other => panic!("{other:?}"),
@@ -519,7 +561,7 @@ fn values_past_their_bounds_are_bad_responses_naming_the_field() {
     for (body, says) in cases {
         let mut s = Script::default();
         s.answers.extend([login_ok(), ok(200, &body)]);
-        let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+        let mut c = s.client(parse(&basic()).unwrap());
         match c.sync(&[task(&format!("1|{RID}"))]) {
             Err(Error::BadResponse(m)) => assert!(m.contains(says), "{says}: {m}"),
             other => panic!("{says}: {other:?}"),
@@ -538,7 +580,7 @@ fn every_live_spelling_of_no_rows_marks_the_batch_deleted() {
     ] {
         let mut s = Script::default();
         s.answers.extend([login_ok(), ok(status, body)]);
-        let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+        let mut c = s.client(parse(&basic()).unwrap());
         let out = c.sync(&[task(&format!("1|{RID}")), task(&format!("2|{RID}"))]);
         let out = out.unwrap_or_else(|e| panic!("{status} {body:?}: {e:?}"));
         assert!(
@@ -550,7 +592,7 @@ fn every_live_spelling_of_no_rows_marks_the_batch_deleted() {
     let mut s = Script::default();
     s.answers
         .extend([login_ok(), ok(200, r#"{"value":"Something else"}"#)]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     assert!(matches!(
         c.sync(&[task(&format!("1|{RID}"))]),
         Err(Error::BadResponse(_))
@@ -568,7 +610,7 @@ fn sync_never_takes_a_record_with_another_rec_id_for_the_task() {
             &format!("{{\"value\":[{}]}}", record(10001, OTHER, "Closed", None)),
         ),
     ]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     let mine = task(&format!("10001|{RID}"));
     let out = c.sync(std::slice::from_ref(&mine)).unwrap();
     assert_eq!(out[0].id, mine.id);
@@ -580,7 +622,7 @@ fn a_request_never_sent_costs_nothing() {
     let mut s = Script::default();
     s.answers
         .extend([Err(TransportError::NotSent("connection refused".into()))]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     assert!(
         matches!(c.check(), Err(Error::Transport(m)) if m.starts_with("could not reach Ivanti"))
     );
@@ -599,7 +641,7 @@ fn a_lost_create_is_never_posted_again_with_the_marker_off() {
         metadata_ok(),
         Err(TransportError::Lost("timed out".into())),
     ]);
-    let mut c = Client::new(parse(&config).unwrap(), &mut s);
+    let mut c = s.client(parse(&config).unwrap());
     match c.create("a1", &values()) {
         Err(Error::Transport(m)) => assert!(m.contains("check Ivanti"), "{m}"),
         other => panic!("{other:?}"),
@@ -615,20 +657,22 @@ fn a_lost_create_is_never_posted_again_with_the_marker_off() {
 }
 
 /// A transport whose creates take the whole write timeout.
-struct Slow<'a>(&'a mut Script);
+struct Slow<'a>(Net<'a>);
 
 impl Transport for Slow<'_> {
     fn send(&mut self, r: &Request) -> Result<Response, TransportError> {
         if r.method == Method::Post && r.url.ends_with("/incidents") {
-            self.0.now_ms += u64::from(r.timeout_secs) * 1000;
+            let now_ms = self.0.now_ms;
+            now_ms.set(now_ms.get() + u64::from(r.timeout_secs) * 1000);
         }
-        (&mut *self.0).send(r)
+        self.0.send(r)
     }
-    fn sleep(&mut self, seconds: u32) {
-        (&mut *self.0).sleep(seconds)
-    }
-    fn now_ms(&mut self) -> u64 {
-        self.0.now_ms
+}
+
+impl Script {
+    fn slow_client(&mut self, config: Config) -> Client<Slow<'_>, Time<'_>> {
+        let (net, time) = self.parts();
+        Client::new(config, Slow(net), time)
     }
 }
 
@@ -638,7 +682,7 @@ fn creates_that_keep_timing_out_give_up_within_the_budget() {
     let mut s = Script::default();
     s.answers
         .extend([login_ok(), metadata_ok(), lost(), ok(200, ""), lost()]);
-    let mut c = Client::new(parse(&basic()).unwrap(), Slow(&mut s));
+    let mut c = s.slow_client(parse(&basic()).unwrap());
     assert!(matches!(
         c.create("a1", &values()),
         Err(Error::Transport(_))
@@ -662,7 +706,7 @@ fn a_create_that_timed_out_past_the_tenant_limit_is_looked_for_at_once() {
         Err(TransportError::Lost("timed out".into())),
         ok(200, &found),
     ]);
-    let mut c = Client::new(parse(&basic()).unwrap(), Slow(&mut s));
+    let mut c = s.slow_client(parse(&basic()).unwrap());
     assert_eq!(c.create("a1", &values()).unwrap().id, format!("77|{RID}"));
     // 120 s had passed: only the configured retry wait remains.
     assert_eq!(s.slept, [60]);
@@ -678,7 +722,7 @@ fn values_are_typed_and_metadata_is_read_once_a_session() {
         ok(201, &record(10, RID, "Logged", None)),
         ok(201, &record(11, RID, "Logged", None)),
     ]);
-    let mut c = Client::new(parse(&basic()).unwrap(), &mut s);
+    let mut c = s.client(parse(&basic()).unwrap());
     let mut v = values();
     v.push(("IsNetskope".into(), "true".into()));
     v.push(("Subject".into(), "x".repeat(300)));
@@ -723,7 +767,7 @@ fn a_sync_query_refused_for_its_length_is_halved_for_the_session() {
     config[0]
         .values
         .push(("sync_batch_size".into(), "8".into()));
-    let mut c = Client::new(parse(&config).unwrap(), &mut s);
+    let mut c = s.client(parse(&config).unwrap());
     let out = c.sync(&tasks).unwrap();
     assert!(
         out.iter().all(|t| t.state == TaskState::InProgress),
@@ -766,7 +810,7 @@ fn an_echoed_session_key_or_password_never_leaves_in_an_error() {
     config[0]
         .values
         .push(("retry_wait_seconds".into(), "0".into()));
-    let mut c = Client::new(parse(&config).unwrap(), &mut s);
+    let mut c = s.client(parse(&config).unwrap());
     let e = crate::redact::error(c.sync(&[task(&format!("1|{RID}"))]).unwrap_err());
     let text = format!("{e:?}");
     assert!(!text.contains("ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"), "{text}");
@@ -790,7 +834,7 @@ fn no_create_is_sent_before_the_schema_is_read() {
     config[0]
         .values
         .push(("retry_wait_seconds".into(), "0".into()));
-    let mut c = Client::new(parse(&config).unwrap(), &mut s);
+    let mut c = s.client(parse(&config).unwrap());
     match c.create("a1", &values()) {
         Err(Error::Rejected(r)) => assert!(r.message.contains("$metadata"), "{}", r.message),
         other => panic!("{other:?}"),
