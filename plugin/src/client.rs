@@ -6,7 +6,7 @@ use crate::auth;
 use crate::clock::Clock;
 use crate::config::{Config, Credentials};
 use crate::errors::{
-    bad_response, classify, invalid_config, invalid_input, is_record_not_found, is_too_long, Action,
+    self, bad_response, classify, invalid_input, is_record_not_found, is_too_long, Action,
 };
 use crate::mapping::{create_payload, marker, update_payload};
 use crate::odata::{batches, encode, numbers_filter, query, quote};
@@ -146,23 +146,9 @@ impl<T: Transport, C: Clock> Client<T, C> {
     }
 
     fn transport_error(action: Action, e: TransportError) -> CallError {
-        let action = action.text();
-        match e {
-            TransportError::TooLarge => CallError {
-                error: Error::BadResponse(format!(
-                    "Ivanti's answer to {action} was larger than {} MiB and was not read; check the tenant URL, or narrow what is asked",
-                    crate::transport::MAX_BODY_BYTES >> 20
-                )),
-                lost: false,
-            },
-            TransportError::NotSent(why) => CallError {
-                error: Error::Transport(format!("could not reach Ivanti to {action}: {why}; check the tenant URL and the network path (proxy, firewall)")),
-                lost: false,
-            },
-            TransportError::Lost(why) => CallError {
-                error: Error::Transport(format!("no answer from Ivanti to {action}: {why}; Ivanti or the network may be slow, try again later")),
-                lost: true,
-            },
+        CallError {
+            lost: matches!(e, TransportError::Lost(_)),
+            error: errors::transport(action, e),
         }
     }
 
@@ -191,25 +177,13 @@ impl<T: Transport, C: Clock> Client<T, C> {
             match resp.status {
                 200..=299 => {
                     // The answer is (or holds) a session key: never quote it.
-                    let header = auth::header_from_login(&resp.body, &self.config.tenant.host).map_err(|why| {
-                        Error::BadResponse(format!(
-                            "Ivanti's answer to {} could not be read ({why}; not quoted, as it may hold a session key): check that the tenant URL points at Ivanti Neurons for ITSM",
-                            action.text()
-                        ))
-                    })?;
+                    let header = auth::header_from_login(&resp.body, &self.config.tenant.host)
+                        .map_err(|why| errors::login_unreadable(&why))?;
                     crate::redact::session_key(header.trim_start_matches("Bearer "));
                     self.authorization = Some(header.clone());
                     return Ok(header);
                 }
-                400 | 401 => {
-                    let said = crate::errors::IvantiError::parse(&resp.body)
-                        .text()
-                        .unwrap_or_else(|| "no details given".into());
-                    return Err(Error::Unauthorized(format!(
-                        "Ivanti refused the login ({} {said}): check Username, Password and Ivanti User Role (the role's internal name, Settings > Users and Permissions > Roles), and that the Tenant URL is your tenant's",
-                        resp.status
-                    )));
-                }
+                400 | 401 => return Err(errors::login_refused(resp.status, &resp.body)),
                 429 | 500..=599
                     if retries < MAX_RETRIES
                         && self.wait(resp.retry_after()) <= MAX_INLINE_WAIT_SECS =>
@@ -232,14 +206,9 @@ impl<T: Transport, C: Clock> Client<T, C> {
     }
 
     fn unauthorized(&self, action: Action) -> Error {
-        let action = action.text();
         match self.config.credentials {
-            Credentials::ApiKey(_) => Error::Unauthorized(format!(
-                "Ivanti did not accept the API key to {action} (401): check the key in Settings > Security Controls > API Keys, that it is not revoked, and that it belongs to the plugin's role"
-            )),
-            Credentials::Basic { .. } => Error::Unauthorized(format!(
-                "Ivanti rejected a fresh session to {action} (401): check that the user and role are active and allowed to use the REST API"
-            )),
+            Credentials::ApiKey(_) => errors::api_key_refused(action),
+            Credentials::Basic { .. } => errors::fresh_session_refused(action),
         }
     }
 
@@ -388,14 +357,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
     pub fn check(&mut self) -> Result<(), Error> {
         match self.check_employee() {
             Err(Error::NotFound(m)) => match self.heat_base() {
-                Some(heat) => Err(invalid_config(
-                    crate::config::AUTH,
-                    "tenant_url",
-                    format!(
-                        "Ivanti answered 404 under {} but answers under {heat}: this tenant serves its API under /HEAT; use {heat}",
-                        self.config.tenant.base
-                    ),
-                )),
+                Some(heat) => Err(errors::serves_under_heat(&self.config.tenant.base, &heat)),
                 None => Err(Error::NotFound(m)),
             },
             other => other,
@@ -413,17 +375,11 @@ impl<T: Transport, C: Clock> Client<T, C> {
             .map_err(|e| e.error)?;
         match resp.status {
             200..=299 => Self::read::<serde::de::IgnoredAny>(action, &resp).map(|_| ()),
-            400 => Err(invalid_config(
-                crate::config::AUTH,
-                "employee_rec_id",
-                format!(
-                    "Ivanti has no employee with Record ID {} ({}): copy the RecID from More > Employee (saved search with the RecID column)",
-                    self.config.employee_rec_id, resp.status
-                ),
+            400 => Err(errors::employee_not_found(
+                &self.config.employee_rec_id,
+                resp.status,
             )),
-            403 => Err(Error::Forbidden(
-                "Ivanti answered 403 to the employee lookup: the role lacks View permission on Employee; add the permissions listed in the plugin guide to the role".into(),
-            )),
+            403 => Err(errors::employee_forbidden()),
             status => Err(classify(action, status, &resp.body, resp.retry_after())),
         }
     }
@@ -454,12 +410,9 @@ impl<T: Transport, C: Clock> Client<T, C> {
             .call(action, Method::Get, METADATA, None, true)
             .map_err(|e| e.error)?;
         let mut fields = match resp.status {
-            204 => return Err(Error::Rejected(crate::wit::Rejection {
-                status: 204,
-                code: None,
-                message: "Ivanti returned no incident fields (204 No Content): a custom field may have been deleted in Business Objects > Incidents; create the same field again or contact the Ivanti team".into(),
-            })),
-            200..=299 => crate::metadata::parse(&resp.body).map_err(|why| bad_response(action, &why, &resp.body))?,
+            204 => return Err(errors::no_incident_fields()),
+            200..=299 => crate::metadata::parse(&resp.body)
+                .map_err(|why| bad_response(action, &why, &resp.body))?,
             status => return Err(classify(action, status, &resp.body, resp.retry_after())),
         };
         for f in &mut fields {
@@ -512,11 +465,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
         );
         let (records, body) = match self.fetch(action, &path)? {
             Fetched::Rows(records, body) => (records, body),
-            Fetched::TooLong => return Err(Error::Rejected(crate::wit::Rejection {
-                status: 414,
-                code: None,
-                message: "Ivanti refused the lookup of a create that got no answer because its query (the Subject) is too long for the tenant's web server; shorten the Subject mapping, and check Ivanti for the incident before running again".into(),
-            })),
+            Fetched::TooLong => return Err(errors::lookup_too_long()),
         };
         let found = records.iter().find(|r| {
             r.symptom
@@ -597,7 +546,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
             // The create may have been made: without the marker it cannot
             // be looked for, so it is never posted again.
             if !self.config.marker {
-                return Err(outcome_unknown(error));
+                return Err(errors::outcome_unknown(error));
             }
             let wait = self.wait(asked);
             // Another round (settle, lookup, post) must end within the
@@ -635,11 +584,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
         values: &[FieldValue],
     ) -> Result<Option<Task>, Error> {
         if !self.config.marker {
-            return Err(invalid_config(
-                crate::config::AUTH,
-                "create_marker",
-                "an interrupted create cannot be looked for with the create reference line off: check Ivanti for the alert's incident before creating it again, or turn create_marker on",
-            ));
+            return Err(errors::lookup_needs_marker());
         }
         self.load_schema()?;
         let prepared = create_payload(
@@ -732,11 +677,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
                     todo.reverse();
                     continue;
                 }
-                Fetched::TooLong => return Err(Error::Rejected(crate::wit::Rejection {
-                    status: 414,
-                    code: None,
-                    message: "Ivanti's web server refused even a one-incident sync query for its length: raise the query-string limit (IIS request filtering, maxQueryString) or check a proxy in front of the tenant".into(),
-                })),
+                Fetched::TooLong => return Err(errors::sync_too_long()),
             };
             for r in &records {
                 let task = self.task_from_record(action, r, &body)?;
@@ -765,18 +706,6 @@ impl<T: Transport, C: Clock> Client<T, C> {
             })
             .collect())
     }
-}
-
-/// A create that may or may not have been made, and cannot be looked for.
-fn outcome_unknown(error: Error) -> Error {
-    let why = match error {
-        Error::Transport(m) => m,
-        Error::Rejected(r) => r.message,
-        other => format!("{other:?}"),
-    };
-    Error::Transport(format!(
-        "{why}. Ivanti may still have created the incident, and with the create reference line off (create_marker) it cannot be looked for: check Ivanti for it before running this alert again"
-    ))
 }
 
 #[cfg(test)]
