@@ -115,6 +115,14 @@ impl Store {
         let conn = Connection::open(path).map_err(explain)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(explain)?;
+        // SQLite opens a file it may not write read-only without a word;
+        // the first write would then fail mid-run.
+        if conn.is_readonly(rusqlite::MAIN_DB).map_err(explain)? {
+            return Err(crate::report::input(format!(
+                "the task store {} cannot be written (it is read-only for this user): check the permissions of the file and of its folder",
+                path.display()
+            )));
+        }
         if kind != Kind::Current {
             // New, empty or from an earlier host: create what is missing and
             // stamp it, in one transaction.

@@ -639,6 +639,27 @@ fn item_07_every_input_file_has_a_cap_and_a_long_alert_line_is_rejected() {
         "{}",
         rejected[0]
     );
+
+    // An endless line (/dev/zero as the alerts) is rejected as soon as it
+    // passes the cap; the run keeps reading in bounded memory until stopped.
+    let child = b.run_command("/dev/zero", &[]).spawn().unwrap();
+    let rejected_file = b.path("store.db.rejected.jsonl");
+    wait_for("the endless line's rejection", || {
+        std::fs::read_to_string(&rejected_file)
+            .unwrap_or_default()
+            .matches('\n')
+            .count()
+            == 2
+    });
+    kill(&child, "INT");
+    let o = finish(child);
+    let s = o.summary();
+    assert_eq!((n(&s["rejected"]), n(&s["alerts_read"])), (1, 1), "{s}");
+    assert!(
+        n(&s["peak_rss_kib"]) < 512 * 1024,
+        "memory stayed bounded: {s}"
+    );
+    assert_eq!(o.code, Some(0), "{}", o.all());
 }
 
 // ---- item 8: the rejected file is one of the run's own files ----------------

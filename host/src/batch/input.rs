@@ -74,8 +74,9 @@ pub struct Lines {
     stop: watch::Receiver<bool>,
     number: u64,
     pending: Vec<u8>,
-    /// Bytes of the current line past the cap (dropped as they come).
-    overflow: u64,
+    /// Dropping the rest of a line that ran past the cap (it was handed
+    /// on as soon as it did, so an endless line cannot stall the run).
+    skipping: bool,
     at_start: bool,
 }
 
@@ -111,17 +112,31 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     }
 }
 
-/// Adds `buf` up to its first newline to the current line (keeping at
-/// most the cap); returns the bytes used and whether the line ended.
-fn take(pending: &mut Vec<u8>, overflow: &mut u64, buf: &[u8]) -> (usize, bool) {
-    let (part, used, ended) = match buf.iter().position(|b| *b == b'\n') {
+/// What one read of the buffer did.
+enum Step {
+    /// The end of the input (for now, when following).
+    End,
+    /// Bytes dropped of an over-long line already handed on; whether it ended.
+    Skipped(usize, bool),
+    /// Bytes added to the current line; whether it ended; whether it ran past the cap.
+    Took(usize, bool, bool),
+}
+
+/// `buf` up to its first newline: (the part, bytes used, whether the line ended).
+fn split_line(buf: &[u8]) -> (&[u8], usize, bool) {
+    match buf.iter().position(|b| *b == b'\n') {
         Some(i) => (&buf[..i], i + 1, true),
         None => (buf, buf.len(), false),
-    };
-    let kept = part.len().min(ALERT_LINE_MAX.saturating_sub(pending.len()));
-    pending.extend_from_slice(&part[..kept]);
-    *overflow += (part.len() - kept) as u64;
-    (used, ended)
+    }
+}
+
+/// Adds to the current line, keeping at most the cap.
+fn take(pending: &mut Vec<u8>, buf: &[u8]) -> Step {
+    let (part, used, ended) = split_line(buf);
+    let room = ALERT_LINE_MAX.saturating_sub(pending.len());
+    let over = part.len() > room;
+    pending.extend_from_slice(&part[..part.len().min(room)]);
+    Step::Took(used, ended, over)
 }
 
 impl Lines {
@@ -147,7 +162,7 @@ impl Lines {
             stop,
             number: 0,
             pending: Vec::new(),
-            overflow: 0,
+            skipping: false,
             at_start: true,
         })
     }
@@ -161,40 +176,51 @@ impl Lines {
             let step = tokio::select! {
                 r = self.reader.fill_buf() => {
                     let buf = r.context("reading alerts")?;
-                    (!buf.is_empty()).then(|| take(&mut self.pending, &mut self.overflow, buf))
+                    if buf.is_empty() {
+                        Step::End
+                    } else if self.skipping {
+                        let (_, used, ended) = split_line(buf);
+                        Step::Skipped(used, ended)
+                    } else {
+                        take(&mut self.pending, buf)
+                    }
                 }
                 _ = stopped(&mut self.stop) => return Ok(None),
             };
-            let ended = match step {
-                Some((used, ended)) => {
+            let (ended, over) = match step {
+                Step::Skipped(used, ended) => {
                     self.reader.consume(used);
-                    ended
+                    self.skipping = !ended;
+                    continue;
                 }
-                // The end of the input for now.
-                None if self.follow => {
+                Step::Took(used, ended, over) => {
+                    self.reader.consume(used);
+                    (ended, over)
+                }
+                Step::End if self.follow => {
                     tokio::select! {
                         _ = tokio::time::sleep(FOLLOW_POLL) => {}
                         _ = stopped(&mut self.stop) => return Ok(None),
                     }
                     continue;
                 }
-                None if self.pending.is_empty() && self.overflow == 0 => return Ok(None),
-                None => true,
+                Step::End if self.pending.is_empty() => return Ok(None),
+                Step::End => (true, false),
             };
-            if !ended {
+            if !ended && !over {
                 continue;
             }
             self.number += 1;
+            self.skipping = over && !ended;
             let mut bytes = std::mem::take(&mut self.pending);
-            let overflow = std::mem::take(&mut self.overflow);
             if std::mem::take(&mut self.at_start) && bytes.starts_with(BOM) {
                 bytes.drain(..BOM.len());
             }
-            if overflow > 0 {
+            if over {
                 let why = format!(
-                    "the line is {} bytes long, past the limit of {} for one alert",
-                    bytes.len() as u64 + overflow,
-                    size(ALERT_LINE_MAX as u64)
+                    "the line runs past the limit of {} for one alert (its first {} are kept here)",
+                    size(ALERT_LINE_MAX as u64),
+                    size(REJECTED_TEXT_MAX as u64)
                 );
                 return Ok(Some((
                     self.number,
@@ -379,16 +405,32 @@ mod tests {
         );
         let (n, long) = &got[2];
         assert_eq!(*n, 4, "blank lines are numbered too");
-        assert!(long.clone().unwrap_err().contains(&format!(
-            "{} bytes long, past the limit of 1 MiB",
-            ALERT_LINE_MAX + 10
-        )));
+        assert!(long
+            .clone()
+            .unwrap_err()
+            .contains("runs past the limit of 1 MiB"));
         assert_eq!(
             got[3],
             (5, Ok("{\"c\":3}".into())),
             "a last line without a newline counts"
         );
         assert_eq!(got.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn an_endless_line_is_handed_on_at_once() {
+        let (tx, rx) = watch::channel(false);
+        let mut l = Lines::open(&Source::File("/dev/zero".into()), false, rx)
+            .await
+            .unwrap();
+        let (n, line) = l.next().await.unwrap().expect("a line");
+        assert_eq!(n, 1);
+        assert!(matches!(line, Line::Unusable { ref why, .. } if why.contains("past the limit")));
+        tx.send_replace(true);
+        assert!(
+            l.next().await.unwrap().is_none(),
+            "a stop ends the endless read"
+        );
     }
 
     #[test]
