@@ -10,6 +10,7 @@ use crate::errors::{
 };
 use crate::mapping::{create_payload, marker, update_payload};
 use crate::odata::{batches, encode, numbers_filter, query, quote};
+use crate::retry::Retry;
 use crate::status::task_state;
 use crate::task_id::{incident_number, is_rec_id, parse_task_id, task_id};
 use crate::transport::{Method, Request, Response, Transport, TransportError};
@@ -17,11 +18,6 @@ use crate::typing::{Schema, UNTYPED};
 use crate::wire::{self, Page, Record, Rows, Scalar};
 use crate::wit::{Error, FieldValue, Task, TaskState};
 
-/// Retries after the first attempt, for 429 and 5xx (the guide's 3).
-pub const MAX_RETRIES: u32 = 3;
-/// A Retry-After longer than this is handed back to the caller instead
-/// of being slept through inside one call.
-pub const MAX_INLINE_WAIT_SECS: u32 = 300;
 /// Longest a create may take with its lookups and re-posts: under the
 /// host's default call deadline (600 s), so a give-up is the plugin's own,
 /// with its reason, and never a sandbox stop mid-request.
@@ -152,11 +148,6 @@ impl<T: Transport, C: Clock> Client<T, C> {
         }
     }
 
-    /// The wait before retry `n`: what the tenant asked, else the configured wait.
-    fn wait(&self, asked: Option<u32>) -> u32 {
-        asked.unwrap_or(self.config.retry_wait_secs)
-    }
-
     /// Logs in (basic auth) and keeps the session for later calls.
     fn login(&mut self) -> Result<String, Error> {
         let Credentials::Basic {
@@ -169,7 +160,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
         };
         let body = auth::login_body(&self.config.tenant.host, username, password, role);
         let action = Action::Login;
-        let mut retries = 0;
+        let mut retry = Retry::new(self.config.retry_wait_secs);
         loop {
             let resp = self
                 .send(Method::Post, auth::LOGIN_PATH, None, Some(&body))
@@ -184,14 +175,17 @@ impl<T: Transport, C: Clock> Client<T, C> {
                     return Ok(header);
                 }
                 400 | 401 => return Err(errors::login_refused(resp.status, &resp.body)),
-                429 | 500..=599
-                    if retries < MAX_RETRIES
-                        && self.wait(resp.retry_after()) <= MAX_INLINE_WAIT_SECS =>
-                {
-                    retries += 1;
-                    let w = self.wait(resp.retry_after());
-                    self.clock.sleep(w);
-                }
+                429 | 500..=599 => match retry.next(resp.retry_after()) {
+                    Some(wait) => self.clock.sleep(wait),
+                    None => {
+                        return Err(classify(
+                            action,
+                            resp.status,
+                            &resp.body,
+                            resp.retry_after(),
+                        ))
+                    }
+                },
                 status => return Err(classify(action, status, &resp.body, resp.retry_after())),
             }
         }
@@ -213,7 +207,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
     }
 
     /// One logical call: authorization, one re-login on a 401, and up to
-    /// `MAX_RETRIES` retries on 429 (never processed, so always safe) and
+    /// `retry::MAX_RETRIES` retries on 429 (never processed, so always safe) and
     /// on 5xx when `resend_on_5xx`. Other answers are returned as they are.
     fn call(
         &mut self,
@@ -224,7 +218,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
         resend_on_5xx: bool,
     ) -> Result<Response, CallError> {
         let mut relogged = false;
-        let mut retries = 0;
+        let mut retry = Retry::new(self.config.retry_wait_secs);
         loop {
             let authorization = self.authorization()?;
             let resp = self
@@ -242,20 +236,13 @@ impl<T: Transport, C: Clock> Client<T, C> {
                     self.authorization = None;
                     return Err(self.unauthorized(action).into());
                 }
-                _ if retryable => {
-                    let wait = self.wait(resp.retry_after());
-                    if retries >= MAX_RETRIES || wait > MAX_INLINE_WAIT_SECS {
-                        let mut error =
-                            classify(action, resp.status, &resp.body, resp.retry_after());
-                        if let Error::Rejected(r) = &mut error {
-                            r.message
-                                .push_str(&format!(" (gave up after {retries} retries)"));
-                        }
-                        return Err(error.into());
+                _ if retryable => match retry.next(resp.retry_after()) {
+                    Some(wait) => self.clock.sleep(wait),
+                    None => {
+                        let error = classify(action, resp.status, &resp.body, resp.retry_after());
+                        return Err(retry.gave_up(error, "").into());
                     }
-                    retries += 1;
-                    self.clock.sleep(wait);
-                }
+                },
                 _ => return Ok(resp),
             }
         }
@@ -489,11 +476,8 @@ impl<T: Transport, C: Clock> Client<T, C> {
         self.clock.sleep(u32::try_from(wait).unwrap_or(u32::MAX));
     }
 
-    /// Creates an incident. Checked before any call; after a timeout or
-    /// a 5xx the incident is looked for, once the tenant can no longer be
-    /// making it, before anything is posted again.
+    /// Creates an incident, checked before any call.
     pub fn create(&mut self, alert_id: &str, values: &[FieldValue]) -> Result<Task, Error> {
-        let action = Action::Create;
         if self.schema.is_none() {
             // Checked offline first: a wrong mapping costs no call.
             create_payload(
@@ -516,14 +500,26 @@ impl<T: Transport, C: Clock> Client<T, C> {
         let body = prepared.body;
         let subject = body.get("Subject").unwrap_or_default().to_owned();
         let profile = body.get("ProfileLink").unwrap_or_default().to_owned();
-        let mark = marker(alert_id);
-        let bytes = body.to_json();
-        let mut retries = 0;
+        self.post_incident(&body.to_json(), &subject, &profile, &marker(alert_id))
+    }
+
+    /// Posts a new incident. After a timeout or a 5xx it is looked for by
+    /// its marker, once the tenant can no longer be making it, before
+    /// anything is posted again.
+    fn post_incident(
+        &mut self,
+        bytes: &[u8],
+        subject: &str,
+        profile: &str,
+        mark: &str,
+    ) -> Result<Task, Error> {
+        let action = Action::Create;
+        let mut retry = Retry::new(self.config.retry_wait_secs);
         let started_ms = self.clock.now_ms();
         loop {
             let sent_ms = self.clock.now_ms();
             let (error, asked) =
-                match self.call(action, Method::Post, INCIDENTS, Some(&bytes), false) {
+                match self.call(action, Method::Post, INCIDENTS, Some(bytes), false) {
                     Ok(resp) if (200..300).contains(&resp.status) => {
                         let record = Self::read::<Record>(action, &resp)?;
                         return self.task_from_record(action, &record, &resp.body);
@@ -548,32 +544,27 @@ impl<T: Transport, C: Clock> Client<T, C> {
             if !self.config.marker {
                 return Err(errors::outcome_unknown(error));
             }
-            let wait = self.wait(asked);
-            // Another round (settle, lookup, post) must end within the
-            // budget, or the host's call deadline would cut it short.
-            let round_ms = (u64::from(self.config.tenant_limit_secs.max(wait))
-                + u64::from(self.config.request_timeout_secs)
-                + u64::from(self.config.write_timeout_secs))
-                * 1000;
-            let spent_ms = self.clock.now_ms().saturating_sub(started_ms);
-            let over_budget = spent_ms + round_ms > CREATE_BUDGET_SECS * 1000;
-            if retries >= MAX_RETRIES || wait > MAX_INLINE_WAIT_SECS || over_budget {
-                return Err(match error {
-                    Error::Rejected(mut r) => {
-                        r.message.push_str(&format!(
-                            " (gave up after {retries} retries; no duplicate was posted)"
-                        ));
-                        Error::Rejected(r)
-                    }
-                    other => other,
-                });
+            let wait = retry.wait(asked);
+            if !self.round_fits(started_ms, wait) || !retry.take(wait) {
+                return Err(retry.gave_up(error, errors::NO_DUPLICATE_POSTED));
             }
-            retries += 1;
             self.settle(sent_ms, wait);
-            if let Some(task) = self.find_created(&subject, &profile, &mark)? {
+            if let Some(task) = self.find_created(subject, profile, mark)? {
                 return Ok(task);
             }
         }
+    }
+
+    /// Whether another round (settle, lookup, post) after `wait` ends
+    /// within the create budget: past it, the host's call deadline would
+    /// cut the round short.
+    fn round_fits(&mut self, started_ms: u64, wait: u32) -> bool {
+        let round_ms = (u64::from(self.config.tenant_limit_secs.max(wait))
+            + u64::from(self.config.request_timeout_secs)
+            + u64::from(self.config.write_timeout_secs))
+            * 1000;
+        let spent_ms = self.clock.now_ms().saturating_sub(started_ms);
+        spent_ms + round_ms <= CREATE_BUDGET_SECS * 1000
     }
 
     /// Looks for the incident an interrupted create of this alert made

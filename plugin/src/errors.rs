@@ -356,6 +356,22 @@ pub fn sync_too_long() -> Error {
     })
 }
 
+/// A refusal that outlasted the retries; `note` adds what the caller made
+/// sure of. Other errors say enough as they are.
+pub fn gave_up(error: Error, retries: u32, note: &str) -> Error {
+    match error {
+        Error::Rejected(mut r) => {
+            r.message
+                .push_str(&format!(" (gave up after {retries} retries{note})"));
+            Error::Rejected(r)
+        }
+        other => other,
+    }
+}
+
+/// What a create that gave up made sure of.
+pub const NO_DUPLICATE_POSTED: &str = "; no duplicate was posted";
+
 /// A create that may or may not have been made, and cannot be looked for.
 pub fn outcome_unknown(error: Error) -> Error {
     let why = match error {
