@@ -65,13 +65,12 @@ pub fn excerpt(body: &[u8]) -> String {
     // whole 16 MiB body of invalid bytes tripled it past the memory cap.)
     // Redaction sees a window past it, so that a secret cut by the
     // excerpt's end is still recognised whole and never half-shown.
+    // Redacted again once control characters are spaces: a secret echoed
+    // with its whitespace changed is then caught in its normalised form.
     let prefix = &body[..body.len().min(4 * (EXCERPT_CHARS + 1) + REDACTION_WINDOW)];
     let text = crate::redact::redact(&String::from_utf8_lossy(prefix));
-    let mut out: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(EXCERPT_CHARS)
-        .collect();
+    let text = crate::redact::redact(&crate::redact::normalise_space(&text));
+    let mut out: String = text.chars().take(EXCERPT_CHARS).collect();
     if text.chars().nth(EXCERPT_CHARS).is_some() {
         out.push('…');
     }

@@ -286,20 +286,20 @@ impl<'de> Deserialize<'de> for Messages {
 
 /// Reads `T` from an answer's body.
 pub fn read<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, String> {
-    // Said plainly, rather than as whatever token serde_json met first.
-    if let Err(e) = std::str::from_utf8(body) {
-        return Err(format!(
-            "not JSON: invalid UTF-8 at byte {}",
-            e.valid_up_to()
-        ));
-    }
     serde_json::from_slice(body).map_err(|e| {
-        // serde_json says "EOF while parsing" for an empty or cut body.
-        let mut why = e.to_string();
-        if e.is_syntax() || e.is_eof() {
-            why = format!("not JSON: {why}");
+        // Said plainly, rather than as whatever token serde_json met first
+        // (checked only here: serde_json already refuses bad UTF-8 in what
+        // it reads, and a second pass on every answer costs).
+        if let Err(bad) = std::str::from_utf8(body) {
+            return format!("not JSON: invalid UTF-8 at byte {}", bad.valid_up_to());
         }
-        why
+        // serde_json says "EOF while parsing" for an empty or cut body.
+        let why = e.to_string();
+        if e.is_syntax() || e.is_eof() {
+            format!("not JSON: {why}")
+        } else {
+            why
+        }
     })
 }
 
