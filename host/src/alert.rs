@@ -3,9 +3,9 @@
 //! alert (`_id`, `alert_name`, `alert_type`, `app`, `appcategory`, `user`,
 //! `type`, `timestamp`, ...), which becomes its own raw data.
 
-use crate::bindings::api::Alert;
 use crate::report::input;
 use anyhow::Result;
+use cto_runtime::bindings::api::Alert;
 use serde_json::{Map, Value};
 
 /// An alert and the JSON it came from (for rendering raw-data placeholders).

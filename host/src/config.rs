@@ -4,21 +4,12 @@
 //! reads an environment variable, `{"file": "path"}` a file (trailing
 //! newline dropped). Secrets are never printed.
 
-use crate::bindings::api::{Configuration, StepValues};
 use crate::report::input;
 use anyhow::Result;
+use cto_runtime::bindings::api::StepValues;
+use cto_runtime::session::PluginConfig;
 use serde_json::Value;
 use std::path::Path;
-
-/// A configuration, the secrets it carried, and the tenant it names.
-#[derive(Debug, Clone, Default)]
-pub struct LoadedConfig {
-    pub steps: Configuration,
-    pub secrets: Vec<String>,
-    /// The value of the first `tenant_url` field: the only place the
-    /// plugin's requests may go.
-    pub tenant_url: Option<String>,
-}
 
 fn secret(origin: &str, at: &str, reference: &serde_json::Map<String, Value>) -> Result<String> {
     let bad = || {
@@ -138,12 +129,12 @@ fn read_document(origin: &str, text: &str) -> Result<Value> {
 }
 
 /// Parses a configuration document (its origin names it in messages).
-pub fn parse(origin: &str, text: &str) -> Result<LoadedConfig> {
+pub fn parse(origin: &str, text: &str) -> Result<PluginConfig> {
     let doc = read_document(origin, text)?;
     let Value::Object(steps) = doc else {
         return Err(input(format!("{origin} must be a JSON object of steps, e.g. {{\"auth\": {{...}}, \"params\": {{...}}}}")));
     };
-    let mut loaded = LoadedConfig::default();
+    let mut loaded = PluginConfig::default();
     let mut tenant_step: Option<String> = None;
     for (step, values) in steps {
         let Value::Object(values) = values else {
@@ -198,7 +189,7 @@ pub fn is_secret_key(key: &str) -> bool {
         .any(|s| k == *s || k.ends_with(&format!("_{s}")))
 }
 
-pub fn load(path: &Path) -> Result<LoadedConfig> {
+pub fn load(path: &Path) -> Result<PluginConfig> {
     let text = crate::limits::read_text(path, crate::limits::CONFIG_MAX, "configuration")?;
     parse(&path.display().to_string(), &text)
 }

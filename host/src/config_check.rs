@@ -4,14 +4,14 @@
 //! the plugin reach (plain http only to this machine unless allowed).
 //! Each refusal is an input error (exit 2) that says what to write.
 
-use crate::config::LoadedConfig;
-use crate::outbound::Authority;
 use crate::report::input;
-use crate::runtime::Runtime;
 use anyhow::{anyhow, Result};
+use cto_runtime::outbound::Authority;
+use cto_runtime::runtime::Runtime;
+use cto_runtime::session::PluginConfig;
 
 /// Every check, in the order a user would fix them.
-pub async fn check(rt: &Runtime, cfg: &LoadedConfig) -> Result<()> {
+pub async fn check(rt: &Runtime, cfg: &PluginConfig) -> Result<()> {
     known_keys(rt, cfg).await?;
     tenant_reachable(cfg, rt.options.allow_insecure_http)
 }
@@ -24,7 +24,7 @@ pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .min_by_key(|c| strsim::damerau_levenshtein(&name, &c.to_lowercase()))
 }
 
-async fn known_keys(rt: &Runtime, cfg: &LoadedConfig) -> Result<()> {
+async fn known_keys(rt: &Runtime, cfg: &PluginConfig) -> Result<()> {
     let mut inst = rt.instantiate(None).await?;
     let info = inst.info().await.map_err(|f| anyhow!("{f}"))?;
     let step_names: Vec<&str> = info.steps.iter().map(|s| s.name.as_str()).collect();
@@ -77,7 +77,7 @@ fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> 
 /// Plain http to a host that is not this machine would carry the password
 /// or API key in clear text: the outbound policy refuses it, so say so now
 /// rather than fail every call with "only the configured tenant may be reached".
-pub fn tenant_reachable(cfg: &LoadedConfig, allow_insecure_http: bool) -> Result<()> {
+pub fn tenant_reachable(cfg: &PluginConfig, allow_insecure_http: bool) -> Result<()> {
     let Some(url) = cfg.tenant_url.as_deref() else {
         return Ok(());
     };
@@ -98,10 +98,10 @@ pub fn tenant_reachable(cfg: &LoadedConfig, allow_insecure_http: bool) -> Result
 mod tests {
     use super::*;
 
-    fn cfg(url: &str) -> LoadedConfig {
-        LoadedConfig {
+    fn cfg(url: &str) -> PluginConfig {
+        PluginConfig {
             tenant_url: Some(url.into()),
-            ..LoadedConfig::default()
+            ..PluginConfig::default()
         }
     }
 

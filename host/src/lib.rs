@@ -1,24 +1,18 @@
 //! cto-host: runs Cloud Exchange ticket-orchestrator plugin components
 //! (WASI 0.2, world `netskope:ticketing/ticket-plugin@0.1.0`) in a
-//! wasmtime sandbox. It knows nothing about any ticketing system.
+//! wasmtime sandbox (the `cto-runtime` crate): the CLI, batch runs, the
+//! task store, templates and reports. It knows nothing about any
+//! ticketing system.
 
 pub mod alert;
 pub mod batch;
-pub mod bindings;
-pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod config_check;
-pub mod instance;
 pub mod limits;
-pub mod outbound;
 pub mod queue;
-pub mod redact;
 pub mod render;
 pub mod report;
-pub mod runtime;
-pub mod session;
-pub mod state;
 pub mod store;
 pub mod store_check;
 pub mod store_lock;

@@ -5,7 +5,7 @@
 //! An unknown placeholder stays visible and is reported, never dropped.
 
 use crate::alert::ParsedAlert;
-use crate::bindings::api::{FieldValue, Mapping};
+use cto_runtime::bindings::api::{FieldValue, Mapping};
 use serde_json::Value;
 
 /// Rendered values and the placeholders nothing matched.

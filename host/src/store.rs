@@ -3,10 +3,10 @@
 //! change is committed before anything depends on it, so a run killed
 //! at any moment resumes where it stood.
 
-use crate::bindings::api::{Task, TaskState};
 use crate::store_check::{self, Kind, APPLICATION_ID, SCHEMA_VERSION};
 use crate::tasks::{state_by_name, state_name};
 use anyhow::Result;
+use cto_runtime::bindings::api::{Task, TaskState};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::Mutex;

@@ -22,9 +22,29 @@ pub enum Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Plugin(e) => write!(f, "{}", crate::report::plugin_error_message(e)),
+            Failure::Plugin(e) => write!(f, "{}", plugin_error_message(e)),
             Failure::Sandbox(m) => f.write_str(m),
         }
+    }
+}
+
+/// The sentence for a plugin's typed error: its kind, then its message.
+pub fn plugin_error_message(e: &api::Error) -> String {
+    match e {
+        api::Error::InvalidConfiguration(p) => format!(
+            "invalid configuration: {}.{}: {}",
+            p.step, p.field, p.message
+        ),
+        api::Error::InvalidInput(p) => {
+            format!("invalid input: {}.{}: {}", p.step, p.field, p.message)
+        }
+        api::Error::Unauthorized(m) => format!("unauthorized: {m}"),
+        api::Error::Forbidden(m) => format!("forbidden: {m}"),
+        api::Error::NotFound(m) => format!("not found: {m}"),
+        api::Error::RateLimited(r) => format!("rate limited: {}", r.message),
+        api::Error::Rejected(r) => format!("rejected: {}", r.message),
+        api::Error::Transport(m) => format!("transport: {m}"),
+        api::Error::BadResponse(m) => format!("bad response: {m}"),
     }
 }
 

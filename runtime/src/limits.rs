@@ -3,18 +3,14 @@
 //! memory. The caps are far above any real input and are documented in
 //! the README.
 
-use crate::report::input;
+use crate::input;
 use anyhow::Result;
 use std::io::Read;
 use std::path::Path;
 
 pub const MIB: u64 = 1 << 20;
-/// Configuration files and secrets read with `{"file": ...}`.
-pub const CONFIG_MAX: u64 = MIB;
 /// Alert, queue, task and CA bundle files.
 pub const DOCUMENT_MAX: u64 = 16 * MIB;
-/// One line of an alerts stream: a longer line is rejected, the run goes on.
-pub const ALERT_LINE_MAX: usize = MIB as usize;
 /// Plugin components (the Ivanti one is a few hundred KiB).
 pub const COMPONENT_MAX: u64 = 256 * MIB;
 
@@ -95,7 +91,7 @@ mod tests {
     fn an_endless_device_is_refused_quickly() {
         let e = format!(
             "{:#}",
-            read_capped(Path::new("/dev/zero"), CONFIG_MAX, "configuration").unwrap_err()
+            read_capped(Path::new("/dev/zero"), MIB, "configuration").unwrap_err()
         );
         assert!(e.contains("larger than 1 MiB"), "{e}");
     }

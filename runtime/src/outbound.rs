@@ -372,10 +372,10 @@ impl WasiHttpHooks for Outbound {
         drop(fut);
         if !self.permits(request.uri()) {
             self.stats.denied.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(target: "cto_host::outbound", uri = %redact_query(request.uri()), "denied a plugin request outside the configured tenant");
+            tracing::warn!(target: "cto_runtime::outbound", uri = %redact_query(request.uri()), "denied a plugin request outside the configured tenant");
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
-        tracing::debug!(target: "cto_host::outbound", method = %request.method(), path = %request.uri().path(), "plugin request");
+        tracing::debug!(target: "cto_runtime::outbound", method = %request.method(), path = %request.uri().path(), "plugin request");
         Box::new(send(
             self.client.clone(),
             request,

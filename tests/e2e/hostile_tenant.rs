@@ -13,10 +13,10 @@
 
 mod common;
 
-use cto_host::bindings::api::{Error, Task, TaskState};
-use cto_host::instance::Failure;
-use cto_host::runtime::{Runtime, RuntimeOptions};
-use cto_host::session::Session;
+use cto_runtime::bindings::api::{Error, Task, TaskState};
+use cto_runtime::instance::Failure;
+use cto_runtime::runtime::{Runtime, RuntimeOptions};
+use cto_runtime::session::Session;
 use serde_json::{json, Value};
 use std::future::Future;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -332,7 +332,7 @@ async fn hostile<T: std::fmt::Debug>(
         Err(Failure::Sandbox(m)) => panic!("{case}: the sandbox had to stop the plugin: {m}"),
         Ok(v) => panic!("{case}: the hostile answer was accepted: {v:?}"),
     };
-    let text = cto_host::report::plugin_error_message(&error);
+    let text = cto_runtime::instance::plugin_error_message(&error);
     eprintln!(
         "[hostile] {case}: {} in {:.0} ms: {}",
         variant(&error),

@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use cto_host::bindings::api::{Error, Task, TaskState};
-use cto_host::instance::Failure;
+use cto_runtime::bindings::api::{Error, Task, TaskState};
+use cto_runtime::instance::Failure;
 use ivanti_sim::{CustomField, Endpoint, Faults};
 use serde_json::json;
 

@@ -5,9 +5,9 @@
 mod common;
 
 use common::*;
-use cto_host::bindings::api::{Error, Task, TaskState};
-use cto_host::instance::Failure;
 use cto_host::render;
+use cto_runtime::bindings::api::{Error, Task, TaskState};
+use cto_runtime::instance::Failure;
 use ivanti_sim::{CustomField, EchoShape, Endpoint, Faults, NoRows, OverMaxLength, Sim};
 use serde_json::json;
 
@@ -188,7 +188,7 @@ async fn echoed_session_keys_and_internal_fields_are_redacted_in_the_component()
             ..Faults::default()
         });
         let e = plugin_error(s.sync(&[task_for_missing()]).await);
-        let text = cto_host::report::plugin_error_message(&e);
+        let text = cto_runtime::instance::plugin_error_message(&e);
         for secret in [
             key.as_str(),
             token.as_str(),
@@ -209,7 +209,7 @@ async fn echoed_session_keys_and_internal_fields_are_redacted_in_the_component()
     });
     let mut s = open(&rt, &basic(&sim, json!({"retry_wait_seconds": 0}))).await;
     let e = plugin_error(s.check().await);
-    let text = cto_host::report::plugin_error_message(&e);
+    let text = cto_runtime::instance::plugin_error_message(&e);
     assert!(!text.contains(&sim.config().password), "{text}");
 }
 

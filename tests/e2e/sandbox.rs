@@ -4,10 +4,10 @@
 mod common;
 
 use common::*;
-use cto_host::bindings::api::Error;
-use cto_host::instance::Failure;
-use cto_host::runtime::{Runtime, RuntimeOptions};
-use cto_host::session::Session;
+use cto_runtime::bindings::api::Error;
+use cto_runtime::instance::Failure;
+use cto_runtime::runtime::{Runtime, RuntimeOptions};
+use cto_runtime::session::Session;
 use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};

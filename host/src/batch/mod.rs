@@ -20,16 +20,16 @@ pub mod signals;
 pub mod summary;
 
 use crate::alert::{self, ParsedAlert};
-use crate::bindings::api::{self, Task, TaskState};
-use crate::config::LoadedConfig;
-use crate::instance::Failure;
 use crate::queue::{self, Queue};
 use crate::render;
 use crate::report::Redactor;
-use crate::runtime::Runtime;
 use crate::store::Store;
 use crate::store_lock::StoreLock;
 use anyhow::{Context, Result};
+use cto_runtime::bindings::api::{self, Task, TaskState};
+use cto_runtime::instance::Failure;
+use cto_runtime::runtime::Runtime;
+use cto_runtime::session::PluginConfig;
 use input::{Line, Lines, Rejected, Source};
 use pool::Pool;
 use reach::Reach;
@@ -589,7 +589,7 @@ fn check_paths(opts: &RunOptions) -> Result<()> {
     input::check_rejected_path(&opts.rejected, &own)
 }
 
-pub async fn run(runtime: Runtime, config: LoadedConfig, opts: RunOptions) -> Result<Summary> {
+pub async fn run(runtime: Runtime, config: PluginConfig, opts: RunOptions) -> Result<Summary> {
     check_paths(&opts)?;
     let stopper = Stopper::new();
     let lines = Lines::open(&opts.alerts, opts.follow, stopper.subscribe()).await?;

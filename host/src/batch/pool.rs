@@ -3,10 +3,10 @@
 //! component when `--watch` sees the file change. Units in flight finish
 //! on the component they started with.
 
-use crate::config::LoadedConfig;
-use crate::instance::Failure;
-use crate::runtime::Runtime;
-use crate::session::Session;
+use cto_runtime::instance::Failure;
+use cto_runtime::runtime::Runtime;
+use cto_runtime::session::PluginConfig;
+use cto_runtime::session::Session;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -22,13 +22,13 @@ pub struct Pool {
     current: RwLock<Arc<Runtime>>,
     generation: AtomicU64,
     idle: Mutex<Vec<Lease>>,
-    config: LoadedConfig,
+    config: PluginConfig,
     pub swaps: AtomicU64,
     pub refused: AtomicU64,
 }
 
 impl Pool {
-    pub fn new(runtime: Runtime, config: LoadedConfig) -> Pool {
+    pub fn new(runtime: Runtime, config: PluginConfig) -> Pool {
         Pool {
             current: RwLock::new(Arc::new(runtime)),
             generation: AtomicU64::new(0),

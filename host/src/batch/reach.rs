@@ -7,7 +7,7 @@
 //! (1, 2, 4 ... s) and lets one unit through as a probe, for up to
 //! `--unreachable-wait` seconds; then it stops and says why.
 
-use crate::outbound::Stats;
+use cto_runtime::outbound::Stats;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -9,11 +9,12 @@
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use cto_host::batch::select::DedupKey;
-use cto_host::bindings::api::Task;
-use cto_host::config::{self, LoadedConfig};
+use cto_host::config;
 use cto_host::render;
-use cto_host::runtime::{Runtime, RuntimeOptions};
-use cto_host::session::Session;
+use cto_runtime::bindings::api::Task;
+use cto_runtime::runtime::{Runtime, RuntimeOptions};
+use cto_runtime::session::PluginConfig;
+use cto_runtime::session::Session;
 use ivanti_sim::{Faults, Sim, SimConfig};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -76,7 +77,7 @@ fn bench_sim() -> Result<Sim> {
     })
 }
 
-fn sim_config(sim: &Sim) -> LoadedConfig {
+fn sim_config(sim: &Sim) -> PluginConfig {
     let c = sim.config();
     let doc = json!({
         "auth": {"tenant_url": sim.url(), "authentication_method": "basic_auth", "employee_rec_id": c.employee_rec_id, "retry_wait_seconds": 1},
@@ -240,7 +241,7 @@ async fn saturated(path: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> 
     // against a fresh tenant so both sides start from the same state.
     drop(sim);
     let sim = bench_sim()?;
-    let client = cto_host::outbound::client(None, Default::default())?;
+    let client = cto_runtime::outbound::client(None, Default::default())?;
     let key: String = client
         .post(format!("{}/api/rest/authentication/login", sim.url()))
         .json(&json!({"tenant": sim.config().tenant_host, "username": sim.config().username, "password": sim.config().password, "role": sim.config().role}))

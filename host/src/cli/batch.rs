@@ -2,10 +2,10 @@
 
 use super::{print_json, PluginArg};
 use crate::batch::{self, input::Source, pool::Pool, progress, select, RunOptions};
-use crate::runtime::Runtime;
 use crate::store::Store;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
+use cto_runtime::runtime::Runtime;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

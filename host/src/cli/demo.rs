@@ -2,15 +2,16 @@
 //! Without `--config` it starts the simulated Ivanti tenant in-process.
 
 use crate::alert::{self, ParsedAlert};
-use crate::bindings::api::Task;
-use crate::config::{self, LoadedConfig};
-use crate::instance::Failure;
+use crate::config;
 use crate::render;
 use crate::report::Redactor;
-use crate::runtime::Runtime;
-use crate::session::Session;
 use crate::tasks::state_name;
 use anyhow::{Context, Result};
+use cto_runtime::bindings::api::Task;
+use cto_runtime::instance::Failure;
+use cto_runtime::runtime::Runtime;
+use cto_runtime::session::PluginConfig;
+use cto_runtime::session::Session;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -28,7 +29,7 @@ pub fn sample_alerts() -> Vec<ParsedAlert> {
 }
 
 /// A configuration for the simulated tenant (its default credentials).
-pub fn sim_config(sim: &ivanti_sim::Sim) -> LoadedConfig {
+pub fn sim_config(sim: &ivanti_sim::Sim) -> PluginConfig {
     let c = sim.config();
     let doc = serde_json::json!({
         "auth": {"tenant_url": sim.url(), "authentication_method": "basic_auth", "employee_rec_id": c.employee_rec_id, "retry_wait_seconds": 1},
@@ -73,7 +74,7 @@ pub async fn run(rt: &Runtime, config_path: Option<&Path>) -> Result<ExitCode> {
 
 /// A short batch run: 39 alerts (each sample three times, so two of each
 /// three are recurrences), with progress and the summary table.
-async fn batch_run(rt: &Runtime, cfg: &LoadedConfig) -> Result<()> {
+async fn batch_run(rt: &Runtime, cfg: &PluginConfig) -> Result<()> {
     step(
         8,
         "a short batch run (`cto-host run`): 39 alerts, 26 of them recurrences",
@@ -116,7 +117,7 @@ async fn batch_run(rt: &Runtime, cfg: &LoadedConfig) -> Result<()> {
 
 async fn demo(
     rt: &Runtime,
-    cfg: &LoadedConfig,
+    cfg: &PluginConfig,
     sim: Option<&ivanti_sim::Sim>,
 ) -> Result<(), Failure> {
     println!("cto-host demo: the Ivanti plugin component in the wasmtime sandbox");
@@ -272,7 +273,7 @@ async fn demo(
             "   {:<9} {:<24} {:<22} {:<12} {:<12} {}",
             r.task.id.split('|').next().unwrap_or(""),
             r.alert_type,
-            if r.task.state == crate::bindings::api::TaskState::Deleted {
+            if r.task.state == cto_runtime::bindings::api::TaskState::Deleted {
                 "(gone from Ivanti)"
             } else {
                 &r.task.status

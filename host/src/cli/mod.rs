@@ -5,8 +5,8 @@ pub mod demo;
 mod oneshot;
 
 use crate::report::InputError;
-use crate::runtime::{Runtime, RuntimeOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use cto_runtime::runtime::{Runtime, RuntimeOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -147,7 +147,9 @@ impl Global {
             cache_dir: if self.no_cache {
                 None
             } else {
-                self.cache_dir.clone().or_else(crate::cache::default_dir)
+                self.cache_dir
+                    .clone()
+                    .or_else(cto_runtime::cache::default_dir)
             },
             memory_bytes: (self.memory_mib as usize) << 20,
             call_timeout: Duration::from_secs(self.call_timeout),
@@ -197,7 +199,7 @@ fn init_logging(global: &Global) {
 pub async fn load_config(
     rt: &Runtime,
     path: &std::path::Path,
-) -> anyhow::Result<crate::config::LoadedConfig> {
+) -> anyhow::Result<cto_runtime::session::PluginConfig> {
     let cfg = crate::config::load(path)?;
     crate::config_check::check(rt, &cfg).await?;
     Ok(cfg)

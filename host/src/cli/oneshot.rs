@@ -2,16 +2,16 @@
 
 use super::print_json;
 use crate::alert;
-use crate::bindings::api::Task;
-use crate::config::LoadedConfig;
-use crate::instance::Failure;
 use crate::queue;
 use crate::render;
 use crate::report::{failure_json, Redactor};
-use crate::runtime::Runtime;
-use crate::session::Session;
 use crate::tasks;
 use anyhow::Result;
+use cto_runtime::bindings::api::Task;
+use cto_runtime::instance::Failure;
+use cto_runtime::runtime::Runtime;
+use cto_runtime::session::PluginConfig;
+use cto_runtime::session::Session;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::ExitCode;
@@ -25,8 +25,8 @@ pub fn fail(redactor: &Redactor, f: &Failure) -> ExitCode {
     let bad_input = matches!(
         f,
         Failure::Plugin(
-            crate::bindings::api::Error::InvalidConfiguration(_)
-                | crate::bindings::api::Error::InvalidInput(_)
+            cto_runtime::bindings::api::Error::InvalidConfiguration(_)
+                | cto_runtime::bindings::api::Error::InvalidInput(_)
         )
     );
     ExitCode::from(if bad_input { 2 } else { 1 })
@@ -112,7 +112,7 @@ pub async fn validate(rt: &Runtime, config_path: &Path) -> Result<ExitCode> {
 async fn connect(
     rt: &Runtime,
     config_path: &Path,
-) -> Result<(LoadedConfig, Redactor, Result<Session, Failure>)> {
+) -> Result<(PluginConfig, Redactor, Result<Session, Failure>)> {
     let cfg = super::load_config(rt, config_path).await?;
     let redactor = Redactor::new(cfg.secrets.clone());
     let session = Session::open(rt, &cfg).await;

@@ -4,10 +4,11 @@
 #![allow(dead_code)]
 
 use cto_host::alert::{self, ParsedAlert};
-use cto_host::config::{self, LoadedConfig};
+use cto_host::config;
 use cto_host::render;
-use cto_host::runtime::{Runtime, RuntimeOptions};
-use cto_host::session::Session;
+use cto_runtime::runtime::{Runtime, RuntimeOptions};
+use cto_runtime::session::PluginConfig;
+use cto_runtime::session::Session;
 use ivanti_sim::{Sim, SimConfig};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -69,7 +70,7 @@ fn merge(into: &mut Value, from: Value) {
     }
 }
 
-pub fn loaded(doc: &Value) -> LoadedConfig {
+pub fn loaded(doc: &Value) -> PluginConfig {
     config::parse("test configuration", &doc.to_string()).expect("valid configuration document")
 }
 
@@ -91,7 +92,7 @@ pub async fn open(rt: &Runtime, doc: &Value) -> Session {
 pub async fn create(
     s: &mut Session,
     i: usize,
-) -> Result<cto_host::bindings::api::Task, cto_host::instance::Failure> {
+) -> Result<cto_runtime::bindings::api::Task, cto_runtime::instance::Failure> {
     let defaults = s.instance.defaults().await?;
     let a = alert(i);
     let r = render::mappings(&defaults.create, &a);

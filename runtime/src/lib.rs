@@ -1,0 +1,33 @@
+//! cto-runtime: the sandbox that runs Cloud Exchange ticket-orchestrator
+//! plugin components (WASI 0.2, world
+//! `netskope:ticketing/ticket-plugin@0.1.0`) in wasmtime: the bindings,
+//! the engine and its compile cache, the outbound HTTP policy, the
+//! Store's limits, plugin instances and sessions. It knows the WIT and
+//! nothing about any ticketing system, batch or task store.
+
+pub mod bindings;
+pub mod cache;
+pub mod instance;
+pub mod limits;
+pub mod outbound;
+pub mod redact;
+pub mod runtime;
+pub mod session;
+pub mod state;
+
+/// Bad usage or input: the CLI exits 2. The message names the field and what to do.
+#[derive(Debug)]
+pub struct InputError(pub String);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// Shorthand for an input error.
+pub fn input(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(InputError(message.into()))
+}
