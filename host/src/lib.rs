@@ -13,9 +13,9 @@ pub mod limits;
 pub mod queue;
 pub mod render;
 pub mod report;
-pub mod store;
 pub mod store_check;
 pub mod store_lock;
+pub mod task_db;
 pub mod tasks;
 
 /// The Ivanti component built with this host (a default path; any

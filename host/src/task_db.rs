@@ -69,7 +69,8 @@ pub fn is_open(state: TaskState) -> bool {
     !matches!(state, TaskState::Closed | TaskState::Deleted)
 }
 
-pub struct Store(Mutex<Connection>);
+/// The SQLite task database of batch runs (`--store`).
+pub struct TaskDb(Mutex<Connection>);
 
 fn task_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTask> {
     let state: String = row.get(1)?;
@@ -85,17 +86,17 @@ fn task_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTask> {
     })
 }
 
-impl Store {
+impl TaskDb {
     /// Opens the store of a run, creating it when missing and upgrading a
     /// store of an earlier host. Anything that is not a task store is
     /// refused before a byte of it is written.
-    pub fn open(path: &Path) -> Result<Store> {
+    pub fn open(path: &Path) -> Result<TaskDb> {
         let kind = store_check::inspect(path)?;
         Self::open_kind(path, kind)
     }
 
     /// Opens a store that must exist already (`sync --store`).
-    pub fn open_existing(path: &Path) -> Result<Store> {
+    pub fn open_existing(path: &Path) -> Result<TaskDb> {
         match store_check::inspect(path)? {
             Kind::Missing | Kind::Empty => Err(crate::report::input(format!(
                 "there is no task store at {}: give the --store of an earlier `cto-host run` (only run creates one)",
@@ -105,7 +106,7 @@ impl Store {
         }
     }
 
-    fn open_kind(path: &Path, kind: Kind) -> Result<Store> {
+    fn open_kind(path: &Path, kind: Kind) -> Result<TaskDb> {
         let explain = |e: rusqlite::Error| {
             store_check::explain(path, &e).unwrap_or_else(|| {
                 anyhow::Error::new(e)
@@ -133,7 +134,7 @@ impl Store {
         }
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .map_err(explain)?;
-        Ok(Store(Mutex::new(conn)))
+        Ok(TaskDb(Mutex::new(conn)))
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -344,7 +345,7 @@ mod tests {
     #[test]
     fn an_alert_goes_from_creating_to_created_and_its_task_is_open() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(&dir.path().join("s.db")).unwrap();
+        let s = TaskDb::open(&dir.path().join("s.db")).unwrap();
         s.begin("a1", "k", "creating", None).unwrap();
         assert_eq!(s.alert("a1").unwrap().unwrap().outcome, "creating");
         s.created("a1", "k", &task("1|X", TaskState::New)).unwrap();
@@ -371,11 +372,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         {
-            let s = Store::open(&path).unwrap();
+            let s = TaskDb::open(&path).unwrap();
             s.record_calls(5).unwrap();
             s.failed("a2", "k", "rate-limited", "try later").unwrap();
         }
-        let s = Store::open(&path).unwrap();
+        let s = TaskDb::open(&path).unwrap();
         assert_eq!(s.calls_last_day().unwrap(), 5);
         assert_eq!(s.outcomes().unwrap(), vec![("failed".to_string(), 1)]);
     }
@@ -389,7 +390,7 @@ mod tests {
             "this is not a database, just text that is long enough to look like one",
         )
         .unwrap();
-        let e = Store::open(&path).err().expect("refused");
+        let e = TaskDb::open(&path).err().expect("refused");
         assert!(format!("{e:#}").contains("not a task store"), "{e:#}");
         assert!(e.downcast_ref::<crate::report::InputError>().is_some());
     }
@@ -410,7 +411,7 @@ mod tests {
             .unwrap();
         }
         let before = bytes(&path);
-        let e = format!("{:#}", Store::open(&path).err().expect("refused"));
+        let e = format!("{:#}", TaskDb::open(&path).err().expect("refused"));
         assert!(
             e.contains("another program's SQLite database, with tables alerts"),
             "{e}"
@@ -437,7 +438,7 @@ mod tests {
             .unwrap();
         }
         assert_eq!(store_check::inspect(&path).unwrap(), Kind::Unversioned);
-        let s = Store::open(&path).unwrap();
+        let s = TaskDb::open(&path).unwrap();
         assert_eq!(s.alert("a").unwrap().unwrap().outcome, "created");
         assert!(!s.rejection_recorded("k1").unwrap());
         s.record_rejection("k1").unwrap();
@@ -452,11 +453,11 @@ mod tests {
         let missing = dir.path().join("typo.db");
         let e = format!(
             "{:#}",
-            Store::open_existing(&missing).err().expect("refused")
+            TaskDb::open_existing(&missing).err().expect("refused")
         );
         assert!(e.contains("there is no task store"), "{e}");
         assert!(!missing.exists(), "nothing created");
-        let e = Store::open(dir.path()).err().expect("refused");
+        let e = TaskDb::open(dir.path()).err().expect("refused");
         assert!(format!("{e:#}").contains("is a directory"));
         assert!(e.downcast_ref::<crate::report::InputError>().is_some());
     }

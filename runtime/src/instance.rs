@@ -48,7 +48,7 @@ pub fn plugin_error_message(e: &api::Error) -> String {
     }
 }
 
-pub struct Instance {
+pub struct PluginInstance {
     store: Store<HostState>,
     plugin: TicketPlugin,
     timeout: Duration,
@@ -75,10 +75,10 @@ fn sandbox_message(e: &wasmtime::Error, timeout: Duration, memory_cap: usize) ->
     }
 }
 
-impl Instance {
+impl PluginInstance {
     pub(crate) fn new(store: Store<HostState>, plugin: TicketPlugin, timeout: Duration) -> Self {
         let memory_cap = store.data().memory_cap();
-        Instance {
+        PluginInstance {
             store,
             plugin,
             timeout,
@@ -136,7 +136,7 @@ macro_rules! call {
     }};
 }
 
-impl Instance {
+impl PluginInstance {
     pub async fn info(&mut self) -> Result<api::PluginInfo, Failure> {
         call!(self, |g, s| g.call_info(s))
     }

@@ -168,7 +168,7 @@ impl Runtime {
     pub async fn instantiate(
         &self,
         tenant: Option<Authority>,
-    ) -> Result<crate::instance::Instance> {
+    ) -> Result<crate::instance::PluginInstance> {
         let outbound = Outbound::new(
             tenant,
             self.options.allow_insecure_http,
@@ -189,7 +189,7 @@ impl Runtime {
             .await
             .map_err(anyhow::Error::from)
             .context("cannot instantiate the plugin")?;
-        Ok(crate::instance::Instance::new(
+        Ok(crate::instance::PluginInstance::new(
             store,
             plugin,
             self.options.call_timeout,

@@ -2,7 +2,7 @@
 //! every tenant-facing command starts from.
 
 use crate::bindings::api::{self, Alert, Configuration, FieldValue, Task};
-use crate::instance::{Failure, Instance};
+use crate::instance::{Failure, PluginInstance};
 use crate::outbound::Authority;
 use crate::redact::Redactor;
 use crate::runtime::Runtime;
@@ -21,15 +21,15 @@ pub struct PluginConfig {
 
 /// Every failure a session returns has the configuration's secrets taken
 /// out already, so no caller can log or store one by mistake.
-pub struct Session {
-    pub instance: Instance,
+pub struct PluginSession {
+    pub instance: PluginInstance,
     handle: ResourceAny,
     redactor: Redactor,
 }
 
-impl Session {
+impl PluginSession {
     /// Instantiates the plugin for the configuration's tenant and opens a session.
-    pub async fn open(runtime: &Runtime, config: &PluginConfig) -> Result<Session, Failure> {
+    pub async fn open(runtime: &Runtime, config: &PluginConfig) -> Result<PluginSession, Failure> {
         let tenant = config
             .tenant_url
             .as_deref()
@@ -43,7 +43,7 @@ impl Session {
             .open(&config.steps)
             .await
             .map_err(|f| redact_failure(&redactor, f))?;
-        Ok(Session {
+        Ok(PluginSession {
             instance,
             handle,
             redactor,

@@ -16,7 +16,7 @@ mod common;
 use cto_runtime::bindings::api::{Error, Task, TaskState};
 use cto_runtime::instance::Failure;
 use cto_runtime::runtime::{Runtime, RuntimeOptions};
-use cto_runtime::session::Session;
+use cto_runtime::session::PluginSession;
 use serde_json::{json, Value};
 use std::future::Future;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -302,7 +302,7 @@ fn runtime_with_memory(memory_bytes: usize) -> Runtime {
     Runtime::load(Path::new(cto_host::BUNDLED_PLUGIN), options).expect("the Ivanti component loads")
 }
 
-async fn session(rt: &Runtime, server: &Hostile, auth: Value) -> Session {
+async fn session(rt: &Runtime, server: &Hostile, auth: Value) -> PluginSession {
     common::open(rt, &config(&server.url, auth)).await
 }
 

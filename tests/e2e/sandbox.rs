@@ -7,7 +7,7 @@ use common::*;
 use cto_runtime::bindings::api::Error;
 use cto_runtime::instance::Failure;
 use cto_runtime::runtime::{Runtime, RuntimeOptions};
-use cto_runtime::session::Session;
+use cto_runtime::session::PluginSession;
 use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -25,8 +25,8 @@ fn config(behaviour: &str, tenant_url: &str, extra: serde_json::Value) -> serde_
     json!({ "auth": auth })
 }
 
-async fn check(rt: &Runtime, doc: &serde_json::Value) -> (Result<(), Failure>, Session) {
-    let mut s = Session::open(rt, &loaded(doc))
+async fn check(rt: &Runtime, doc: &serde_json::Value) -> (Result<(), Failure>, PluginSession) {
+    let mut s = PluginSession::open(rt, &loaded(doc))
         .await
         .unwrap_or_else(|f| panic!("opens: {f}"));
     (s.check().await, s)
@@ -170,7 +170,7 @@ async fn a_trap_ends_that_instance_only() {
 #[tokio::test]
 async fn a_plugins_typed_error_reaches_the_caller() {
     let rt = hostile(options());
-    match Session::open(
+    match PluginSession::open(
         &rt,
         &loaded(&config("open-error", "http://127.0.0.1:9", json!({}))),
     )

@@ -17,7 +17,7 @@ use tokio_rustls::rustls::{self, ServerConfig};
 struct Tls {
     ca_pem: String,
     addr: SocketAddr,
-    runtime: tokio::runtime::Runtime,
+    tokio_rt: tokio::runtime::Runtime,
 }
 
 /// A TLS front for the simulated tenant: `https://localhost:PORT` with a
@@ -48,16 +48,16 @@ fn tls_front(backend: SocketAddr) -> Tls {
         )
         .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let tokio_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
-    let listener = runtime
+    let listener = tokio_rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    runtime.spawn(async move {
+    tokio_rt.spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
@@ -74,7 +74,7 @@ fn tls_front(backend: SocketAddr) -> Tls {
     Tls {
         ca_pem: ca.pem(),
         addr,
-        runtime,
+        tokio_rt,
     }
 }
 
@@ -194,14 +194,14 @@ fn an_https_tenant_with_a_private_ca_needs_the_ca_bundle() {
 }
 
 /// A CONNECT proxy that counts the tunnels it opens.
-fn connect_proxy(runtime: &tokio::runtime::Runtime) -> (SocketAddr, Arc<AtomicU64>) {
+fn connect_proxy(tokio_rt: &tokio::runtime::Runtime) -> (SocketAddr, Arc<AtomicU64>) {
     let tunnels = Arc::new(AtomicU64::new(0));
-    let listener = runtime
+    let listener = tokio_rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
     let counter = tunnels.clone();
-    runtime.spawn(async move {
+    tokio_rt.spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
             let counter = counter.clone();
             tokio::spawn(async move {
@@ -247,7 +247,7 @@ fn https_proxy_and_no_proxy_are_honoured() {
         config,
         ca,
     } = https_tenant();
-    let (proxy, tunnels) = connect_proxy(&tls.runtime);
+    let (proxy, tunnels) = connect_proxy(&tls.tokio_rt);
     let proxy_url = format!("http://{proxy}");
     let via = cli(
         &["--ca-bundle", &ca, "validate", "--config", &config],

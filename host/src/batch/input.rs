@@ -8,7 +8,7 @@
 
 use crate::limits::{size, ALERT_LINE_MAX};
 use crate::report::input;
-use crate::store::Store;
+use crate::task_db::TaskDb;
 use anyhow::{Context, Result};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -319,7 +319,7 @@ impl Rejected {
     /// Writes the entry unless the store says it was written before.
     pub fn write_once(
         &self,
-        store: &Store,
+        store: &TaskDb,
         key: &str,
         line: u64,
         reason: &str,

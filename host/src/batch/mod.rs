@@ -23,8 +23,8 @@ use crate::alert::{self, ParsedAlert};
 use crate::queue::{self, Queue};
 use crate::render;
 use crate::report::Redactor;
-use crate::store::Store;
 use crate::store_lock::StoreLock;
+use crate::task_db::TaskDb;
 use anyhow::{Context, Result};
 use cto_runtime::bindings::api::{self, Task, TaskState};
 use cto_runtime::instance::Failure;
@@ -78,7 +78,7 @@ struct Job {
 }
 
 struct Ctx {
-    store: Store,
+    store: TaskDb,
     pool: Arc<Pool>,
     queue: Queue,
     window: Option<u64>,
@@ -395,7 +395,7 @@ impl Ctx {
 }
 
 /// Syncs every open task in the store, a page at a time.
-pub async fn sync_store(store: &Store, pool: &Pool) -> Result<Result<u64, Failure>> {
+pub async fn sync_store(store: &TaskDb, pool: &Pool) -> Result<Result<u64, Failure>> {
     let mut lease = match pool.take().await {
         Ok(l) => l,
         Err(f) => return Ok(Err(f)),
@@ -597,7 +597,7 @@ pub async fn run(runtime: Runtime, config: PluginConfig, opts: RunOptions) -> Re
     // the store is created or opened.
     crate::store_check::inspect(&opts.store)?;
     let _lock = StoreLock::acquire(&opts.store)?;
-    let store = Store::open(&opts.store)?;
+    let store = TaskDb::open(&opts.store)?;
     let redactor = Redactor::new(config.secrets.clone());
     let tenant = config.tenant_url.clone().unwrap_or_default();
     let pool = Arc::new(Pool::new(runtime, config));

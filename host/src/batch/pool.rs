@@ -6,7 +6,7 @@
 use cto_runtime::instance::Failure;
 use cto_runtime::runtime::Runtime;
 use cto_runtime::session::PluginConfig;
-use cto_runtime::session::Session;
+use cto_runtime::session::PluginSession;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 
 pub struct Lease {
     generation: u64,
-    pub session: Session,
+    pub session: PluginSession,
     runtime: Arc<Runtime>,
 }
 
@@ -58,7 +58,7 @@ impl Pool {
             return Ok(lease);
         }
         let runtime = self.runtime();
-        let session = Session::open(&runtime, &self.config).await?;
+        let session = PluginSession::open(&runtime, &self.config).await?;
         Ok(Lease {
             generation,
             session,
@@ -100,7 +100,7 @@ impl Pool {
             Err(e) => return self.refuse(&format!("the loader failed: {e}")),
         };
         let check = async {
-            let mut s = Session::open(&runtime, &self.config).await?;
+            let mut s = PluginSession::open(&runtime, &self.config).await?;
             s.instance.info().await?;
             Ok::<_, Failure>(())
         };

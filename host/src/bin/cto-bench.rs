@@ -14,7 +14,7 @@ use cto_host::render;
 use cto_runtime::bindings::api::Task;
 use cto_runtime::runtime::{Runtime, RuntimeOptions};
 use cto_runtime::session::PluginConfig;
-use cto_runtime::session::Session;
+use cto_runtime::session::PluginSession;
 use ivanti_sim::{Faults, Sim, SimConfig};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -99,7 +99,7 @@ fn options() -> RuntimeOptions {
     }
 }
 
-async fn create_n(s: &mut Session, from: usize, n: usize) -> Result<Vec<Task>> {
+async fn create_n(s: &mut PluginSession, from: usize, n: usize) -> Result<Vec<Task>> {
     let defaults = s
         .instance
         .defaults()
@@ -122,7 +122,7 @@ async fn create_n(s: &mut Session, from: usize, n: usize) -> Result<Vec<Task>> {
 async fn economy(rt: &Runtime, rows: &mut Vec<Row>) -> Result<()> {
     let sim = bench_sim()?;
     let cfg = sim_config(&sim);
-    let mut s = Session::open(rt, &cfg)
+    let mut s = PluginSession::open(rt, &cfg)
         .await
         .map_err(|f| anyhow::anyhow!("{f}"))?;
     create_n(&mut s, 0, 10).await?; // warm: login
@@ -208,7 +208,7 @@ async fn saturated(path: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> 
     let done = Arc::new(AtomicU64::new(0));
     let mut sessions = Vec::new();
     for _ in 0..args.workers {
-        let mut s = Session::open(&rt, &cfg)
+        let mut s = PluginSession::open(&rt, &cfg)
             .await
             .map_err(|f| anyhow::anyhow!("{f}"))?;
         s.check().await.map_err(|f| anyhow::anyhow!("{f}"))?;

@@ -2,7 +2,7 @@
 
 use super::{print_json, PluginArg};
 use crate::batch::{self, input::Source, pool::Pool, progress, select, RunOptions};
-use crate::store::Store;
+use crate::task_db::TaskDb;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use cto_runtime::runtime::Runtime;
@@ -117,7 +117,7 @@ pub async fn sync_store(
 ) -> Result<ExitCode> {
     let cfg = super::load_config(&runtime, config_path).await?;
     let redactor = crate::report::Redactor::new(cfg.secrets.clone());
-    let store = Store::open_existing(store_path)?;
+    let store = TaskDb::open_existing(store_path)?;
     let pool = Pool::new(runtime, cfg);
     let r = batch::sync_store(&store, &pool).await?;
     store.record_calls(

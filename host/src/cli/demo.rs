@@ -11,7 +11,7 @@ use cto_runtime::bindings::api::Task;
 use cto_runtime::instance::Failure;
 use cto_runtime::runtime::Runtime;
 use cto_runtime::session::PluginConfig;
-use cto_runtime::session::Session;
+use cto_runtime::session::PluginSession;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -141,7 +141,7 @@ async fn demo(
     }
 
     step(1, "validate the configuration");
-    let mut session = Session::open(rt, cfg).await?;
+    let mut session = PluginSession::open(rt, cfg).await?;
     let info = session.instance.info().await?;
     for s in &info.steps {
         session.instance.validate_step(&s.name, &cfg.steps).await?;

@@ -216,7 +216,7 @@ pub fn print_json(v: &serde_json::Value) {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.global);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let tokio_rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
@@ -226,7 +226,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(cli)) {
+    match tokio_rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             let input = e.downcast_ref::<InputError>().is_some();

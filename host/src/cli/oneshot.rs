@@ -11,7 +11,7 @@ use cto_runtime::bindings::api::Task;
 use cto_runtime::instance::Failure;
 use cto_runtime::runtime::Runtime;
 use cto_runtime::session::PluginConfig;
-use cto_runtime::session::Session;
+use cto_runtime::session::PluginSession;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::ExitCode;
@@ -75,7 +75,7 @@ pub async fn validate(rt: &Runtime, config_path: &Path) -> Result<ExitCode> {
         });
     }
     let online = if offline_ok {
-        let r = match Session::open(rt, &cfg).await {
+        let r = match PluginSession::open(rt, &cfg).await {
             Ok(mut s) => s.check().await,
             Err(f) => Err(f),
         };
@@ -112,10 +112,10 @@ pub async fn validate(rt: &Runtime, config_path: &Path) -> Result<ExitCode> {
 async fn connect(
     rt: &Runtime,
     config_path: &Path,
-) -> Result<(PluginConfig, Redactor, Result<Session, Failure>)> {
+) -> Result<(PluginConfig, Redactor, Result<PluginSession, Failure>)> {
     let cfg = super::load_config(rt, config_path).await?;
     let redactor = Redactor::new(cfg.secrets.clone());
-    let session = Session::open(rt, &cfg).await;
+    let session = PluginSession::open(rt, &cfg).await;
     Ok((cfg, redactor, session))
 }
 
@@ -138,9 +138,9 @@ pub async fn fields(rt: &Runtime, config_path: &Path) -> Result<ExitCode> {
 /// first queue. A bad file is an input error (exit 2), a failing plugin a
 /// failure to report.
 async fn session_and_queue(
-    session: Result<Session, Failure>,
+    session: Result<PluginSession, Failure>,
     path: Option<&Path>,
-) -> Result<Result<(Session, queue::Queue), Failure>> {
+) -> Result<Result<(PluginSession, queue::Queue), Failure>> {
     let mut s = match session {
         Ok(s) => s,
         Err(f) => return Ok(Err(f)),

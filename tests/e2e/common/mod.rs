@@ -8,7 +8,7 @@ use cto_host::config;
 use cto_host::render;
 use cto_runtime::runtime::{Runtime, RuntimeOptions};
 use cto_runtime::session::PluginConfig;
-use cto_runtime::session::Session;
+use cto_runtime::session::PluginSession;
 use ivanti_sim::{Sim, SimConfig};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -82,15 +82,15 @@ pub fn alert(i: usize) -> ParsedAlert {
     .unwrap()
 }
 
-pub async fn open(rt: &Runtime, doc: &Value) -> Session {
-    Session::open(rt, &loaded(doc))
+pub async fn open(rt: &Runtime, doc: &Value) -> PluginSession {
+    PluginSession::open(rt, &loaded(doc))
         .await
         .unwrap_or_else(|f| panic!("session opens: {f}"))
 }
 
 /// Creates an incident for `alert(i)` with the plugin's default mappings.
 pub async fn create(
-    s: &mut Session,
+    s: &mut PluginSession,
     i: usize,
 ) -> Result<cto_runtime::bindings::api::Task, cto_runtime::instance::Failure> {
     let defaults = s.instance.defaults().await?;
