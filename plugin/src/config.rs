@@ -179,19 +179,30 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), String> {
     })
 }
 
-fn number(config: &Configuration, key: &str, default: u32, max: u32) -> Result<u32, Error> {
+fn number(
+    config: &Configuration,
+    key: &str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, Error> {
     match value(config, AUTH, key) {
         None => Ok(default),
-        Some(v) => v.parse::<u32>().ok().filter(|n| *n <= max).ok_or_else(|| {
-            invalid_config(
-                AUTH,
-                key,
-                format!(
-                    "must be a whole number from 0 to {max}; got '{}'",
-                    crate::errors::excerpt(v.as_bytes())
-                ),
-            )
-        }),
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                invalid_config(
+                    AUTH,
+                    key,
+                    format!(
+                        "must be a whole number from {} to {}; got '{}'",
+                        range.start(),
+                        range.end(),
+                        crate::errors::excerpt(v.as_bytes())
+                    ),
+                )
+            }),
     }
 }
 
@@ -232,42 +243,31 @@ fn auth_step(config: &Configuration) -> Result<AuthStep, Error> {
             "Employee Record ID (RecID) must be 32 hexadecimal characters, as shown in the RecID column of Ivanti's Employee saved search (More > Employee)",
         ));
     }
-    let retry_wait_secs = number(config, "retry_wait_seconds", DEFAULT_RETRY_WAIT_SECS, 3600)?;
-    let batch_size = number(config, "sync_batch_size", MAX_BATCH, MAX_BATCH)?;
-    if batch_size == 0 {
-        return Err(invalid_config(
-            AUTH,
-            "sync_batch_size",
-            format!("must be from 1 to {MAX_BATCH} (Ivanti's largest $top)"),
-        ));
-    }
-    let request_timeout_secs =
-        number(config, "request_timeout_seconds", DEFAULT_TIMEOUT_SECS, 600)?;
-    if request_timeout_secs == 0 {
-        return Err(invalid_config(
-            AUTH,
-            "request_timeout_seconds",
-            "must be from 1 to 600 seconds",
-        ));
-    }
+    let retry_wait_secs = number(
+        config,
+        "retry_wait_seconds",
+        DEFAULT_RETRY_WAIT_SECS,
+        0..=3600,
+    )?;
+    // Ivanti's largest $top.
+    let batch_size = number(config, "sync_batch_size", MAX_BATCH, 1..=MAX_BATCH)?;
+    let request_timeout_secs = number(
+        config,
+        "request_timeout_seconds",
+        DEFAULT_TIMEOUT_SECS,
+        1..=600,
+    )?;
     let write_timeout_secs = number(
         config,
         "write_timeout_seconds",
         DEFAULT_WRITE_TIMEOUT_SECS,
-        600,
+        1..=600,
     )?;
-    if write_timeout_secs == 0 {
-        return Err(invalid_config(
-            AUTH,
-            "write_timeout_seconds",
-            "must be from 1 to 600 seconds",
-        ));
-    }
     let tenant_limit_secs = number(
         config,
         "tenant_request_limit_seconds",
         DEFAULT_TENANT_LIMIT_SECS,
-        600,
+        0..=600,
     )?;
     let updatable = updatable_fields(value(config, AUTH, "updatable_fields"))?;
     let marker = match value(config, AUTH, "create_marker") {

@@ -364,16 +364,23 @@ fn a_long_retry_after_is_handed_back_not_slept() {
     assert!(s.slept.is_empty());
 }
 
-#[test]
-fn a_lost_create_is_found_not_posted_again() {
+/// A session whose create's answer is lost (`why`), and whose lookup then
+/// finds incident 77.
+fn lost_then_found(why: &str) -> Script {
     let found = format!("{{\"value\":[{}]}}", record(77, RID, "Logged", None));
     let mut s = Script::default();
     s.answers.extend([
         login_ok(),
         metadata_ok(),
-        Err(TransportError::Lost("connection closed".into())),
+        Err(TransportError::Lost(why.into())),
         ok(200, &found),
     ]);
+    s
+}
+
+#[test]
+fn a_lost_create_is_found_not_posted_again() {
+    let mut s = lost_then_found("connection closed");
     let mut c = s.client(parse(&basic()).unwrap());
     let t = c.create("a1", &values()).unwrap();
     // The lookup waited until the tenant could no longer be making the
@@ -698,14 +705,7 @@ fn creates_that_keep_timing_out_give_up_within_the_budget() {
 
 #[test]
 fn a_create_that_timed_out_past_the_tenant_limit_is_looked_for_at_once() {
-    let found = format!("{{\"value\":[{}]}}", record(77, RID, "Logged", None));
-    let mut s = Script::default();
-    s.answers.extend([
-        login_ok(),
-        metadata_ok(),
-        Err(TransportError::Lost("timed out".into())),
-        ok(200, &found),
-    ]);
+    let mut s = lost_then_found("timed out");
     let mut c = s.slow_client(parse(&basic()).unwrap());
     assert_eq!(c.create("a1", &values()).unwrap().id, format!("77|{RID}"));
     // 120 s had passed: only the configured retry wait remains.
