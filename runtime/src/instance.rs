@@ -56,20 +56,30 @@ pub struct PluginInstance {
     memory_cap: usize,
 }
 
-fn sandbox_message(e: &wasmtime::Error, timeout: Duration, memory_cap: usize) -> String {
+/// Epoch ticks in `timeout`: the deadline of a call or of instantiation.
+pub(crate) fn deadline_ticks(timeout: Duration) -> u64 {
+    (timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1
+}
+
+fn sandbox_message(
+    e: &wasmtime::Error,
+    timeout: Duration,
+    memory_cap: usize,
+    memory_cap_hit: bool,
+) -> String {
     let chain = format!("{e:#}");
+    if memory_cap_hit {
+        return format!(
+            "the plugin tried to use more than its memory cap of {} MiB and was stopped",
+            memory_cap >> 20
+        );
+    }
     match e.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => format!(
             "the plugin ran past its {} s deadline and was stopped",
             timeout.as_secs()
         ),
         Some(Trap::StackOverflow) => "the plugin overflowed its stack and was stopped".into(),
-        _ if chain.contains("memory") && (chain.contains("grow") || chain.contains("limit")) => {
-            format!(
-                "the plugin tried to use more than its memory cap of {} MiB and was stopped",
-                memory_cap >> 20
-            )
-        }
         Some(trap) => format!("the plugin trapped ({trap}) and was stopped: {chain}"),
         None => format!("the plugin failed inside the sandbox: {chain}"),
     }
@@ -104,8 +114,7 @@ impl PluginInstance {
                 "the plugin instance is unusable after an earlier failure ({why})"
             )));
         }
-        let ticks = (self.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1;
-        self.store.set_epoch_deadline(ticks);
+        self.store.set_epoch_deadline(deadline_ticks(self.timeout));
         Ok(())
     }
 
@@ -115,7 +124,12 @@ impl PluginInstance {
     ) -> Result<R, Failure> {
         let message = match r {
             Ok(Ok(v)) => return Ok(v),
-            Ok(Err(e)) => sandbox_message(&e, self.timeout, self.memory_cap),
+            Ok(Err(e)) => sandbox_message(
+                &e,
+                self.timeout,
+                self.memory_cap,
+                self.store.data().limits.memory_cap_hit(),
+            ),
             Err(_) => format!(
                 "the plugin did not finish within {} s and was stopped",
                 self.timeout.as_secs()

@@ -8,11 +8,10 @@ use crate::outbound::{self, Authority, Clamp, Outbound, Stats};
 use crate::state::HostState;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use wasmtime::component::Linker;
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{Config, Engine, Store, Trap};
 
 /// How often the epoch advances: the granularity of deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -55,33 +54,20 @@ pub struct LoadReport {
     pub from_cache: bool,
 }
 
-/// Advances the engine's epoch until dropped.
-struct Ticker(Arc<AtomicBool>);
-
-impl Ticker {
-    fn start(engine: &Engine) -> Ticker {
-        let stop = Arc::new(AtomicBool::new(false));
-        let (flag, engine) = (stop.clone(), engine.clone());
-        std::thread::Builder::new()
-            .name("cto-epoch".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    engine.increment_epoch();
-                }
-            })
-            .expect("can spawn the epoch thread");
-        Ticker(stop)
-    }
+/// Advances the engine's epoch every [`EPOCH_TICK`], for as long as the
+/// process runs (one thread for the one engine).
+fn start_ticker(engine: &Engine) {
+    let engine = engine.clone();
+    std::thread::Builder::new()
+        .name("cto-epoch".into())
+        .spawn(move || loop {
+            std::thread::sleep(EPOCH_TICK);
+            engine.increment_epoch();
+        })
+        .expect("can spawn the epoch thread");
 }
 
-impl Drop for Ticker {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-}
-
-pub fn engine() -> Result<Engine> {
+fn new_engine() -> Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true).wasm_component_model(true);
     // `CTO_PERFMAP=1` names the plugin's compiled functions for `perf`.
@@ -93,6 +79,35 @@ pub fn engine() -> Result<Engine> {
         .context("cannot create the wasmtime engine")
 }
 
+/// The process-wide engine: every component loaded in this process (a
+/// `--watch` swap too) compiles and runs on it, and its one epoch ticker
+/// starts with it.
+pub fn engine() -> Result<Engine> {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    if let Some(engine) = ENGINE.get() {
+        return Ok(engine.clone());
+    }
+    let fresh = new_engine()?;
+    Ok(ENGINE
+        .get_or_init(|| {
+            start_ticker(&fresh);
+            fresh
+        })
+        .clone())
+}
+
+/// The imports a component may have beyond its world's own: a component
+/// importing sockets or the filesystem is refused at load, naming it.
+pub fn refused_import(name: &str) -> Option<&'static str> {
+    if name.starts_with("wasi:sockets/") {
+        Some("sockets")
+    } else if name.starts_with("wasi:filesystem/") {
+        Some("the filesystem")
+    } else {
+        None
+    }
+}
+
 /// A loaded plugin, ready to instantiate many times.
 pub struct Runtime {
     engine: Engine,
@@ -102,15 +117,35 @@ pub struct Runtime {
     pub stats: Arc<Stats>,
     pub report: LoadReport,
     path: PathBuf,
-    _ticker: Ticker,
 }
 
 impl Runtime {
+    /// Loads a component on the process-wide engine, with a new HTTP client.
     pub fn load(path: &Path, options: RuntimeOptions) -> Result<Runtime> {
-        Self::load_with(engine()?, path, options)
+        let client = outbound::client(options.ca_bundle.as_deref(), options.clamp)?;
+        Self::load_with(engine()?, client, Arc::default(), path, options)
     }
 
-    pub fn load_with(engine: Engine, path: &Path, options: RuntimeOptions) -> Result<Runtime> {
+    /// Loads the component at `path` (a `--watch` swap) sharing this
+    /// runtime's engine, epoch ticker, HTTP client (and its connection
+    /// pool), counters and options.
+    pub fn reload(&self, path: &Path) -> Result<Runtime> {
+        Self::load_with(
+            self.engine.clone(),
+            self.client.clone(),
+            self.stats.clone(),
+            path,
+            self.options.clone(),
+        )
+    }
+
+    fn load_with(
+        engine: Engine,
+        client: reqwest::Client,
+        stats: Arc<Stats>,
+        path: &Path,
+        options: RuntimeOptions,
+    ) -> Result<Runtime> {
         let bytes =
             crate::limits::read_capped(path, crate::limits::COMPONENT_MAX, "plugin component")?;
         let started = Instant::now();
@@ -118,9 +153,16 @@ impl Runtime {
             cache::compile(&engine, &bytes, options.cache_dir.as_deref())
                 .with_context(|| format!("{} is not a loadable component", path.display()))?;
         let compile_ms = started.elapsed().as_secs_f64() * 1e3;
+        for (name, _) in component.component_type().imports(&engine) {
+            if let Some(what) = refused_import(name) {
+                anyhow::bail!(
+                    "{} imports {name}: a plugin may not use {what} (its only way out is wasi:http)",
+                    path.display()
+                );
+            }
+        }
         let mut linker = Linker::<HostState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        crate::state::add_to_linker(&mut linker)?;
         let pre = linker
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
@@ -138,13 +180,11 @@ impl Runtime {
                     path.display()
                 )
             })?;
-        let client = outbound::client(options.ca_bundle.as_deref(), options.clamp)?;
         Ok(Runtime {
-            _ticker: Ticker::start(&engine),
             engine,
             pre,
             client,
-            stats: Arc::default(),
+            stats,
             report: LoadReport {
                 component_bytes: bytes.len() as u64,
                 sha256,
@@ -181,18 +221,58 @@ impl Runtime {
             HostState::new(outbound, self.options.memory_bytes),
         );
         store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline(u64::MAX / 2);
+        // The component's start code runs under the same deadline as a call.
+        let timeout = self.options.call_timeout;
+        store.set_epoch_deadline(crate::instance::deadline_ticks(timeout));
         store.epoch_deadline_trap();
-        let plugin: TicketPlugin = self
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(anyhow::Error::from)
-            .context("cannot instantiate the plugin")?;
+        let plugin: TicketPlugin =
+            match tokio::time::timeout(timeout, self.pre.instantiate_async(&mut store)).await {
+                Ok(Ok(plugin)) => plugin,
+                Ok(Err(e)) if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) => {
+                    anyhow::bail!(
+                        "the plugin's start code ran past its {} s deadline and was stopped",
+                        timeout.as_secs()
+                    )
+                }
+                Ok(Err(e)) => {
+                    return Err(anyhow::Error::from(e)).context("cannot instantiate the plugin")
+                }
+                Err(_) => anyhow::bail!(
+                    "the plugin's start code did not finish within {} s and was stopped",
+                    timeout.as_secs()
+                ),
+            };
         Ok(crate::instance::PluginInstance::new(
             store,
             plugin,
             self.options.call_timeout,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_engine_per_process() {
+        assert!(Engine::same(&engine().unwrap(), &engine().unwrap()));
+    }
+
+    #[test]
+    fn sockets_and_files_are_refused_the_rest_is_left_to_the_linker() {
+        assert_eq!(refused_import("wasi:sockets/tcp@0.2.12"), Some("sockets"));
+        assert_eq!(
+            refused_import("wasi:filesystem/preopens@0.2.0"),
+            Some("the filesystem")
+        );
+        for ok in [
+            "wasi:http/outgoing-handler@0.2.12",
+            "wasi:clocks/monotonic-clock@0.2.12",
+            "wasi:io/streams@0.2.0",
+            "wasi:cli/stderr@0.2.0",
+        ] {
+            assert_eq!(refused_import(ok), None, "{ok}");
+        }
     }
 }

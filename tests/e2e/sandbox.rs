@@ -217,3 +217,16 @@ fn compiled_components_are_cached_by_hash() {
         "{files:?}"
     );
 }
+
+#[test]
+fn a_swap_reuses_the_engine_and_the_counters() {
+    let first = Runtime::load(Path::new(cto_host::BUNDLED_PLUGIN), options()).unwrap();
+    let second = first.reload(Path::new(cto_host::HOSTILE_PLUGIN)).unwrap();
+    assert!(wasmtime::Engine::same(first.engine(), second.engine()));
+    assert!(wasmtime::Engine::same(
+        first.engine(),
+        &cto_runtime::runtime::engine().unwrap()
+    ));
+    assert!(std::sync::Arc::ptr_eq(&first.stats, &second.stats));
+    assert_eq!(second.path(), Path::new(cto_host::HOSTILE_PLUGIN));
+}

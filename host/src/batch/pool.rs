@@ -79,9 +79,8 @@ impl Pool {
             .push(lease);
     }
 
-    fn swap(&self, mut runtime: Runtime) {
+    fn swap(&self, runtime: Runtime) {
         let old = self.runtime();
-        runtime.stats = old.stats.clone();
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(runtime);
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
@@ -92,8 +91,10 @@ impl Pool {
 
     /// Loads and checks a new component; swaps it in only if it works.
     async fn try_swap(&self, path: PathBuf) {
-        let options = self.runtime().options.clone();
-        let loaded = tokio::task::spawn_blocking(move || Runtime::load(&path, options)).await;
+        // The new component shares the current one's engine, epoch ticker,
+        // HTTP client and counters.
+        let current = self.runtime();
+        let loaded = tokio::task::spawn_blocking(move || current.reload(&path)).await;
         let runtime = match loaded {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => return self.refuse(&format!("{e:#}")),

@@ -91,7 +91,7 @@ async fn batch_run(rt: &Runtime, cfg: &PluginConfig) -> Result<()> {
     }
     let alerts = dir.join("alerts.jsonl");
     std::fs::write(&alerts, lines)?;
-    let runtime = Runtime::load(rt.path(), rt.options.clone())?;
+    let runtime = rt.reload(rt.path())?;
     let opts = crate::batch::RunOptions {
         alerts: crate::batch::input::Source::File(alerts),
         store: dir.join("store.db"),
