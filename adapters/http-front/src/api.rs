@@ -1,0 +1,701 @@
+//! Routes, JSON in and out, HTTP statuses of the contract's errors, and the
+//! redaction of the configuration's secrets. No wasi:http here.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::wit::{
+    self, Alert, ConfigField, Configuration, Error, FieldKind, MappingField, PluginInfo, Session,
+    StepValues, Task, TaskState,
+};
+
+/// Largest request body read (the front answers 413 past it).
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// One HTTP answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Answer {
+    fn json(status: u16, body: &Value) -> Self {
+        Answer { status, headers: Vec::new(), body: body.to_string() }
+    }
+
+    fn header(mut self, name: &str, value: String) -> Self {
+        self.headers.push((name.to_string(), value));
+        self
+    }
+}
+
+/// A field problem of the front's own (bad JSON, missing input), reported
+/// with the contract's `invalid-input` / `invalid-configuration` shape.
+fn input_problem(step: &str, field: &str, message: impl Into<String>) -> Error {
+    Error::InvalidInput(wit::FieldProblem {
+        step: step.into(),
+        field: field.into(),
+        message: message.into(),
+    })
+}
+
+fn config_problem(step: &str, field: &str, message: impl Into<String>) -> Error {
+    Error::InvalidConfiguration(wit::FieldProblem {
+        step: step.into(),
+        field: field.into(),
+        message: message.into(),
+    })
+}
+
+/// The HTTP status of each of the contract's errors.
+pub fn error_status(e: &Error) -> u16 {
+    match e {
+        Error::InvalidConfiguration(_) | Error::InvalidInput(_) => 400,
+        Error::Unauthorized(_) => 401,
+        Error::Forbidden(_) => 403,
+        Error::NotFound(_) => 404,
+        Error::RateLimited(_) => 429,
+        Error::Rejected(_) | Error::Transport(_) | Error::BadResponse(_) => 502,
+    }
+}
+
+/// `{"error": {"kind": ..., ...}}`, and `Retry-After` on a 429 that says.
+pub fn http_error(e: &Error) -> Answer {
+    let body = match e {
+        Error::InvalidConfiguration(p) | Error::InvalidInput(p) => json!({
+            "kind": if matches!(e, Error::InvalidInput(_)) { "invalid-input" } else { "invalid-configuration" },
+            "step": p.step, "field": p.field, "message": p.message,
+        }),
+        Error::Unauthorized(m) => json!({"kind": "unauthorized", "message": m}),
+        Error::Forbidden(m) => json!({"kind": "forbidden", "message": m}),
+        Error::NotFound(m) => json!({"kind": "not-found", "message": m}),
+        Error::RateLimited(r) => json!({
+            "kind": "rate-limited", "retry_after_seconds": r.retry_after_seconds, "message": r.message,
+        }),
+        Error::Rejected(r) => json!({
+            "kind": "rejected", "status": r.status, "code": r.code, "message": r.message,
+        }),
+        Error::Transport(m) => json!({"kind": "transport", "message": m}),
+        Error::BadResponse(m) => json!({"kind": "bad-response", "message": m}),
+    };
+    let answer = Answer::json(error_status(e), &json!({ "error": body }));
+    match e {
+        Error::RateLimited(wit::RateLimit { retry_after_seconds: Some(s), .. }) => {
+            answer.header("retry-after", s.to_string())
+        }
+        _ => answer,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Request bodies: keys in order, duplicates kept (and refused).
+
+/// A JSON object's members in order, duplicates kept.
+#[derive(Debug, Default)]
+pub struct Pairs(pub Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Pairs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Pairs;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Pairs, A::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = m.next_key::<String>()? {
+                    out.push((k, m.next_value::<Value>()?));
+                }
+                Ok(Pairs(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// `{"config": {<step>: {<key>: <value>}}, ...input}`.
+#[derive(Debug, Default)]
+pub struct Request {
+    pub config: Vec<(String, Pairs)>,
+    pub has_config: bool,
+    pub input: Vec<(String, Value)>,
+}
+
+impl<'de> Deserialize<'de> for Request {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Steps(Vec<(String, Pairs)>);
+        impl<'de> Deserialize<'de> for Steps {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = Steps;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str("an object of steps, each an object")
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Steps, A::Error> {
+                        let mut out = Vec::new();
+                        while let Some(k) = m.next_key::<String>()? {
+                            out.push((k, m.next_value::<Pairs>()?));
+                        }
+                        Ok(Steps(out))
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Request;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Request, A::Error> {
+                let mut r = Request::default();
+                while let Some(k) = m.next_key::<String>()? {
+                    if k == "config" {
+                        if r.has_config {
+                            return Err(de::Error::custom("\"config\" given twice"));
+                        }
+                        r.config = m.next_value::<Steps>()?.0;
+                        r.has_config = true;
+                    } else {
+                        if r.input.iter().any(|(x, _)| *x == k) {
+                            return Err(de::Error::custom(format!("\"{k}\" given twice")));
+                        }
+                        r.input.push((k, m.next_value::<Value>()?));
+                    }
+                }
+                Ok(r)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Parses a request body. Bad JSON is an `invalid-input` of step `request`;
+/// the parser's message names a line and column, never the text.
+pub fn parse_request(body: &[u8]) -> Result<Request, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Request::default());
+    }
+    serde_json::from_slice::<Request>(body)
+        .map_err(|e| input_problem("request", "body", format!("the body is not a JSON object of the expected shape: {e}")))
+}
+
+/// The contract's configuration from the request's `config` object.
+pub fn configuration(req: &Request) -> Result<Configuration, Error> {
+    if !req.has_config {
+        return Err(config_problem("request", "config", "missing: give {\"config\": {\"auth\": {...}, \"params\": {...}}, ...}"));
+    }
+    let mut out = Vec::new();
+    for (step, pairs) in &req.config {
+        if out.iter().any(|s: &StepValues| s.step == *step) {
+            return Err(config_problem(step, "", format!("step '{step}' given twice")));
+        }
+        let mut values: Vec<(String, String)> = Vec::new();
+        for (key, v) in &pairs.0 {
+            if values.iter().any(|(k, _)| k == key) {
+                return Err(config_problem(step, key, format!("'{step}.{key}' given twice")));
+            }
+            let text = match v {
+                Value::Null => continue,
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Object(o) if o.contains_key("env") || o.contains_key("file") => {
+                    return Err(config_problem(
+                        step,
+                        key,
+                        "the HTTP front reads no environment or files: give the value inline in the request",
+                    ))
+                }
+                _ => return Err(config_problem(step, key, "must be text, a number or a boolean")),
+            };
+            values.push((key.clone(), text));
+        }
+        out.push(StepValues { step: step.clone(), values });
+    }
+    Ok(out)
+}
+
+/// The configuration's secrets: values of fields of kind `password` (as the
+/// plugin declares them), and of keys that name a secret (for dynamic steps).
+pub fn secrets(info: &PluginInfo, config: &Configuration) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in config {
+        for (k, v) in &s.values {
+            let declared = info.steps.iter().any(|st| {
+                st.name == s.step
+                    && st.fields.iter().any(|f| f.key == *k && matches!(f.kind, FieldKind::Password))
+            });
+            let lk = k.to_ascii_lowercase();
+            let named = ["password", "secret", "api_key", "apikey", "token"].iter().any(|n| lk.contains(n));
+            if (declared || named) && !v.is_empty() && !out.contains(v) {
+                out.push(v.clone());
+            }
+        }
+    }
+    out
+}
+
+fn json_inner(s: &str) -> String {
+    let q = serde_json::to_string(s).unwrap_or_default();
+    q[1..q.len() - 1].to_string()
+}
+
+fn percent(s: &str, plus: bool, lower: bool) -> String {
+    let mut o = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => o.push(b as char),
+            b' ' if plus => o.push('+'),
+            _ if lower => o.push_str(&format!("%{b:02x}")),
+            _ => o.push_str(&format!("%{b:02X}")),
+        }
+    }
+    o
+}
+
+fn html(s: &str, numeric: bool) -> String {
+    let mut o = String::new();
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c if numeric && !c.is_ascii_alphanumeric() => o.push_str(&format!("&#{};", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// Replaces every secret in `text` (a JSON answer) by `[REDACTED]`, in the
+/// spellings a tenant may echo it: raw, JSON-escaped once or twice,
+/// percent-encoded, as HTML entities, each as it appears inside JSON text.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut spellings: Vec<String> = Vec::new();
+    for s in secrets {
+        let j1 = json_inner(s);
+        let j2 = json_inner(&j1);
+        let forms = [
+            s.clone(),
+            j1,
+            j2,
+            percent(s, false, false),
+            percent(s, true, false),
+            percent(s, false, true),
+            html(s, false),
+            html(s, true),
+        ];
+        for f in forms {
+            for g in [json_inner(&f), f] {
+                if !g.is_empty() && !spellings.contains(&g) {
+                    spellings.push(g);
+                }
+            }
+        }
+    }
+    spellings.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = text.to_string();
+    for s in &spellings {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "[REDACTED]");
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Contract values to and from JSON.
+
+fn state_name(s: TaskState) -> &'static str {
+    match s {
+        TaskState::New => "new",
+        TaskState::InProgress => "in-progress",
+        TaskState::OnHold => "on-hold",
+        TaskState::Closed => "closed",
+        TaskState::Deleted => "deleted",
+        TaskState::Other => "other",
+    }
+}
+
+fn state_of(s: &str) -> Option<TaskState> {
+    Some(match s.replace('_', "-").as_str() {
+        "new" => TaskState::New,
+        "in-progress" => TaskState::InProgress,
+        "on-hold" => TaskState::OnHold,
+        "closed" => TaskState::Closed,
+        "deleted" => TaskState::Deleted,
+        "other" => TaskState::Other,
+        _ => return None,
+    })
+}
+
+pub fn task_json(t: &Task) -> Value {
+    json!({
+        "id": t.id, "state": state_name(t.state), "status": t.status,
+        "assignee": t.assignee, "link": t.link,
+    })
+}
+
+/// A task: `{"id", "state", "status", "assignee", "link"}`, or its id alone.
+pub fn task_of(v: &Value, field: &str) -> Result<Task, Error> {
+    let bad = |m: &str| input_problem("task", field, m.to_string());
+    if let Value::String(id) = v {
+        return Ok(Task { id: id.clone(), state: TaskState::New, status: String::new(), assignee: None, link: None });
+    }
+    let o = v.as_object().ok_or_else(|| bad("a task is an object {\"id\", \"state\", \"status\", ...} or an id"))?;
+    for k in o.keys() {
+        if !["id", "state", "status", "assignee", "link"].contains(&k.as_str()) {
+            return Err(bad(&format!("unknown task field '{k}'")));
+        }
+    }
+    let text = |k: &str| -> Result<Option<String>, Error> {
+        match o.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(bad(&format!("task field '{k}' must be text"))),
+        }
+    };
+    let id = text("id")?.ok_or_else(|| bad("a task needs an \"id\""))?;
+    let state = match text("state")? {
+        None => TaskState::New,
+        Some(s) => state_of(&s).ok_or_else(|| {
+            bad("state is one of new, in-progress, on-hold, closed, deleted, other")
+        })?,
+    };
+    Ok(Task { id, state, status: text("status")?.unwrap_or_default(), assignee: text("assignee")?, link: text("link")? })
+}
+
+/// An alert in Cloud Exchange's shape `{"id", "alertName", "alertType",
+/// "app", "appCategory", "user", "type", "timestamp", "rawData"}` (snake
+/// case accepted too). Without `rawData`, the alert itself is its raw data.
+pub fn alert_of(v: &Value) -> Result<Alert, Error> {
+    let bad = |f: &str, m: &str| input_problem("alert", f, m.to_string());
+    let o = v.as_object().ok_or_else(|| bad("", "the alert is a JSON object"))?;
+    const KEYS: [(&str, &str); 9] = [
+        ("id", "_id"),
+        ("alertName", "alert_name"),
+        ("alertType", "alert_type"),
+        ("app", "app"),
+        ("appCategory", "app_category"),
+        ("user", "user"),
+        ("type", "type"),
+        ("timestamp", "timestamp"),
+        ("rawData", "raw_data"),
+    ];
+    for k in o.keys() {
+        if !KEYS.iter().any(|(a, b)| a == k || b == k) && k != "appcategory" {
+            return Err(bad(k, &format!("unknown alert field '{k}'")));
+        }
+    }
+    let get = |i: usize| o.get(KEYS[i].0).or_else(|| o.get(KEYS[i].1)).or_else(|| if i == 4 { o.get("appcategory") } else { None });
+    let text = |i: usize| -> Result<String, Error> {
+        match get(i) {
+            None | Some(Value::Null) => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(Value::Number(n)) => Ok(n.to_string()),
+            Some(_) => Err(bad(KEYS[i].0, "must be text")),
+        }
+    };
+    let id = text(0)?;
+    if id.is_empty() {
+        return Err(bad("id", "an alert needs an \"id\""));
+    }
+    let timestamp = match get(7) {
+        Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| bad("timestamp", "the alert needs a \"timestamp\" in seconds since 1970"))?;
+    let raw_data = match get(8) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => v.to_string(),
+        Some(other) => other.to_string(),
+    };
+    Ok(Alert {
+        id,
+        alert_name: text(1)?,
+        alert_type: text(2)?,
+        app: text(3)?,
+        app_category: text(4)?,
+        user: text(5)?,
+        type_: text(6)?,
+        timestamp,
+        raw_data,
+    })
+}
+
+/// Rendered values: `[["Subject", "..."], ...]`, or `{"Subject": "..."}`.
+pub fn values_of(v: Option<&Value>) -> Result<Vec<(String, String)>, Error> {
+    let bad = || input_problem("request", "values", "values are [[\"Field\", \"text\"], ...] or {\"Field\": \"text\"}");
+    match v {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|p| match p.as_array().map(|x| x.as_slice()) {
+                Some([Value::String(k), Value::String(t)]) => Ok((k.clone(), t.clone())),
+                _ => Err(bad()),
+            })
+            .collect(),
+        Some(Value::Object(o)) => o
+            .iter()
+            .map(|(k, t)| t.as_str().map(|t| (k.clone(), t.to_string())).ok_or_else(bad))
+            .collect(),
+        Some(_) => Err(bad()),
+    }
+}
+
+fn field_json(f: &ConfigField) -> Value {
+    let (kind, choices) = match &f.kind {
+        FieldKind::Text => ("text", None),
+        FieldKind::Password => ("password", None),
+        FieldKind::Number => ("number", None),
+        FieldKind::Choice(c) => (
+            "choice",
+            Some(c.iter().map(|c| json!({"label": c.label, "value": c.value})).collect::<Vec<_>>()),
+        ),
+    };
+    let mut v = json!({
+        "label": f.label, "key": f.key, "kind": kind, "default_value": f.default_value,
+        "mandatory": f.mandatory, "description": f.description,
+    });
+    if let Some(c) = choices {
+        v["choices"] = Value::Array(c);
+    }
+    v
+}
+
+fn info_json(i: &PluginInfo) -> Value {
+    json!({
+        "name": i.name, "version": i.version, "user_agent": i.user_agent,
+        "steps": i.steps.iter().map(|s| json!({
+            "name": s.name, "label": s.label, "dynamic": s.dynamic,
+            "fields": s.fields.iter().map(field_json).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "alert_types": i.alert_types,
+    })
+}
+
+fn mapping_field_json(f: &MappingField) -> Value {
+    json!({
+        "name": f.name, "label": f.label, "value_type": f.value_type,
+        "max_length": f.max_length, "updatable": f.updatable,
+    })
+}
+
+fn mappings_json(m: &[wit::Mapping]) -> Value {
+    Value::Array(
+        m.iter()
+            .map(|m| json!({"destination_field": m.destination_field, "custom_message": m.custom_message}))
+            .collect(),
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Routes.
+
+/// Input keys each route takes besides `config`.
+fn allowed(path: &str) -> &'static [&'static str] {
+    match path {
+        "/validate" | "/fields" => &["step"],
+        "/create" => &["alert", "values", "queue"],
+        "/update" => &["task", "alert", "values"],
+        "/sync" => &["tasks"],
+        _ => &[],
+    }
+}
+
+/// Answers one request. Every answer passes through `redact`.
+pub fn handle(method: &str, path: &str, body: &[u8]) -> Answer {
+    let path = path.split('?').next().unwrap_or("");
+    let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
+    let known = ["/info", "/validate", "/fields", "/create", "/update", "/sync"];
+    if !known.contains(&path) {
+        return Answer::json(404, &json!({"error": {"kind": "not-found", "message": format!("no route; the routes are GET /info and POST {}", known[1..].join(", "))}}));
+    }
+    let want = if path == "/info" { "GET" } else { "POST" };
+    if method != want {
+        return Answer::json(405, &json!({"error": {"kind": "method-not-allowed", "message": format!("{path} takes {want}")}}))
+            .header("allow", want.to_string());
+    }
+    let info = wit::info();
+    if path == "/info" {
+        let d = wit::defaults();
+        return Answer::json(200, &json!({
+            "info": info_json(&info),
+            "defaults": {"create": mappings_json(&d.create), "dedup": mappings_json(&d.dedup)},
+            "queues": wit::queues().iter().map(|q| json!({"label": q.label, "value": q.value})).collect::<Vec<_>>(),
+        }));
+    }
+    let req = match parse_request(body) {
+        Ok(r) => r,
+        Err(e) => return http_error(&e),
+    };
+    let config = match configuration(&req) {
+        Ok(c) => c,
+        Err(e) => return http_error(&e),
+    };
+    let secrets = secrets(&info, &config);
+    let mut answer = match call(path, &info, &req, &config) {
+        Ok((v, calls)) => {
+            let a = Answer::json(200, &v);
+            match calls {
+                Some(n) => a.header("x-tenant-calls", n.to_string()),
+                None => a,
+            }
+        }
+        Err(e) => http_error(&e),
+    };
+    answer.body = redact(&answer.body, &secrets);
+    answer
+}
+
+fn call(path: &str, info: &PluginInfo, req: &Request, config: &Configuration) -> Result<(Value, Option<u64>), Error> {
+    for (k, _) in &req.input {
+        if !allowed(path).contains(&k.as_str()) {
+            let takes: Vec<String> = std::iter::once("config").chain(allowed(path).iter().copied()).map(|s| format!("\"{s}\"")).collect();
+            return Err(input_problem("request", k, format!("{path} takes {}; not \"{k}\"", takes.join(", "))));
+        }
+    }
+    let get = |k: &str| req.input.iter().find(|(x, _)| x == k).map(|(_, v)| v);
+    let need = |k: &str| get(k).ok_or_else(|| input_problem("request", k, format!("{path} needs \"{k}\"")));
+    let step = match get("step") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(input_problem("request", "step", "the step is a step name")),
+    };
+    match path {
+        "/validate" => {
+            if let Some(step) = step {
+                wit::validate_step(&step, config)?;
+                return Ok((json!({"valid": true, "step": step}), None));
+            }
+            for s in &info.steps {
+                wit::validate_step(&s.name, config)?;
+            }
+            let session = Session::open(config)?;
+            let r = session.check();
+            let calls = session.calls_made();
+            r?;
+            Ok((json!({"valid": true}), Some(calls)))
+        }
+        "/fields" => {
+            if let Some(step) = step {
+                let f = wit::step_fields(&step, config)?;
+                return Ok((Value::Array(f.iter().map(field_json).collect()), None));
+            }
+            let session = Session::open(config)?;
+            let r = session.fields();
+            let calls = session.calls_made();
+            Ok((Value::Array(r?.iter().map(mapping_field_json).collect()), Some(calls)))
+        }
+        "/create" => {
+            let alert = alert_of(need("alert")?)?;
+            let values = values_of(get("values"))?;
+            let queue = match get("queue") {
+                None | Some(Value::Null) => info_default_queue(),
+                Some(Value::String(q)) => q.clone(),
+                Some(_) => return Err(input_problem("request", "queue", "the queue is a queue's value (see GET /info)")),
+            };
+            let session = Session::open(config)?;
+            let r = session.create(&alert, &values, &queue);
+            let calls = session.calls_made();
+            Ok((task_json(&r?), Some(calls)))
+        }
+        "/update" => {
+            let task = task_of(need("task")?, "task")?;
+            let alert = alert_of(need("alert")?)?;
+            let values = values_of(get("values"))?;
+            let session = Session::open(config)?;
+            let r = session.update(&task, &alert, &values);
+            let calls = session.calls_made();
+            Ok((task_json(&r?), Some(calls)))
+        }
+        "/sync" => {
+            let tasks = match need("tasks")? {
+                Value::Array(a) => a.iter().map(|t| task_of(t, "tasks")).collect::<Result<Vec<_>, _>>()?,
+                _ => return Err(input_problem("request", "tasks", "tasks are a list of tasks or ids")),
+            };
+            let session = Session::open(config)?;
+            let r = session.sync(&tasks);
+            let calls = session.calls_made();
+            Ok((Value::Array(r?.iter().map(task_json).collect()), Some(calls)))
+        }
+        _ => unreachable!("routes are checked in handle"),
+    }
+}
+
+fn info_default_queue() -> String {
+    wit::queues().into_iter().next().map(|q| q.value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses() {
+        let p = wit::FieldProblem { step: "a".into(), field: "b".into(), message: "c".into() };
+        assert_eq!(error_status(&Error::InvalidInput(p.clone())), 400);
+        assert_eq!(error_status(&Error::InvalidConfiguration(p)), 400);
+        assert_eq!(error_status(&Error::Unauthorized("x".into())), 401);
+        assert_eq!(error_status(&Error::Forbidden("x".into())), 403);
+        assert_eq!(error_status(&Error::NotFound("x".into())), 404);
+        assert_eq!(error_status(&Error::Transport("x".into())), 502);
+        assert_eq!(error_status(&Error::BadResponse("x".into())), 502);
+        let r = http_error(&Error::RateLimited(wit::RateLimit { retry_after_seconds: Some(7), message: "m".into() }));
+        assert_eq!(r.status, 429);
+        assert_eq!(r.headers, vec![("retry-after".to_string(), "7".to_string())]);
+        let r = http_error(&Error::Rejected(wit::Rejection { status: 500, code: Some("ISM_5000".into()), message: "m".into() }));
+        assert_eq!(r.status, 502);
+        assert!(r.body.contains("ISM_5000"));
+    }
+
+    #[test]
+    fn config_in_order_and_duplicates_refused() {
+        let r = parse_request(br#"{"config":{"auth":{"tenant_url":"https://t","n":5,"b":true,"z":null},"params":{"password":"p"}},"queue":"q"}"#).unwrap();
+        let c = configuration(&r).unwrap();
+        assert_eq!(c[0].step, "auth");
+        assert_eq!(c[0].values, vec![("tenant_url".into(), "https://t".into()), ("n".into(), "5".into()), ("b".into(), "true".into())]);
+        let r = parse_request(br#"{"config":{"auth":{"a":"1","a":"2"}}}"#).unwrap();
+        assert!(matches!(configuration(&r), Err(Error::InvalidConfiguration(_))));
+        let r = parse_request(br#"{"config":{"params":{"password":{"env":"X"}}}}"#).unwrap();
+        assert!(matches!(configuration(&r), Err(Error::InvalidConfiguration(_))));
+        assert!(matches!(parse_request(b"{nope"), Err(Error::InvalidInput(_))));
+        assert!(matches!(parse_request(br#"{"config":{"auth":"x"}}"#), Err(Error::InvalidInput(_))));
+    }
+
+    #[test]
+    fn redaction_spellings() {
+        let s = vec!["p@ss w\"rd&1".to_string()];
+        let body = json!({"m": format!("raw {} pct {} html {} x", s[0], percent(&s[0], true, false), html(&s[0], false))}).to_string();
+        let out = redact(&body, &s);
+        assert!(!out.contains("ss w"), "{out}");
+        assert!(!out.contains("ss+w"), "{out}");
+        assert_eq!(out.matches("[REDACTED]").count(), 3, "{out}");
+        serde_json::from_str::<Value>(&out).unwrap();
+    }
+
+    #[test]
+    fn alerts_and_tasks() {
+        let a = alert_of(&json!({"id": "a1", "alertName": "n", "timestamp": 1700000000, "rawData": {"severity": "high"}})).unwrap();
+        assert_eq!(a.timestamp, 1700000000);
+        assert_eq!(a.raw_data, r#"{"severity":"high"}"#);
+        assert!(alert_of(&json!({"id": "a1"})).is_err());
+        assert!(alert_of(&json!({"id": "a1", "timestamp": 1, "bogus": 1})).is_err());
+        let t = task_of(&json!({"id": "1|R", "state": "in-progress", "status": "Active"}), "task").unwrap();
+        assert_eq!(t.state, TaskState::InProgress);
+        assert_eq!(task_json(&t)["state"], "in-progress");
+        assert_eq!(task_of(&json!("2|S"), "tasks").unwrap().id, "2|S");
+    }
+}

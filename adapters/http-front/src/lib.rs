@@ -1,0 +1,25 @@
+//! The HTTP front: `wasi:http/incoming-handler` in front of any component
+//! of the `ticket-plugin` world (imported as
+//! `netskope:ticketing/ticket-orchestrator`).
+//!
+//! Stateless: each request carries `{"config": {<step>: {...}}, ...input}`
+//! and opens its own plugin session. Answers are the contract's results as
+//! JSON, or its typed errors with the matching HTTP status (see `http_error`).
+//! The configuration's secrets (fields of kind `password`) are redacted from
+//! every answer.
+//!
+//! `api` (JSON in and out, statuses, redaction) is plain Rust over the
+//! generated types and is tested natively; only `handler` touches wasi:http.
+
+wit_bindgen::generate!({
+    world: "front",
+    path: "wit",
+    generate_all,
+});
+
+pub use netskope::ticketing::ticket_orchestrator as wit;
+
+pub mod api;
+
+#[cfg(target_arch = "wasm32")]
+mod handler;
