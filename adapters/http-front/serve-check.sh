@@ -4,7 +4,8 @@
 # project did not write, pinned in package-lock.json), and checks real
 # requests against the simulated tenant (ivanti-sim): info, validate,
 # create, update, an all-deleted sync, bad inputs (400), bad credentials
-# (401, password not echoed), and a rate limit (429 with Retry-After).
+# (401, password not echoed), an unreachable tenant (502), and a rate limit
+# (429 with Retry-After).
 #
 # Exits non-zero on any failure. Needs: cargo (wasm32-wasip2), node >= 18,
 # npm, curl, jq.
@@ -185,6 +186,11 @@ expect "401 unauthorized" status_is 401
 expect "the wrong password is not echoed (raw)" body_lacks "$BAD_PW"
 expect "... nor JSON-escaped" body_lacks 'Wrong&Pass word\"9'
 expect "... nor percent-encoded" body_lacks 'Wrong%26Pass'
+
+DEAD_URL="http://127.0.0.1:$(free_port)"
+call "tenant unreachable" POST /validate "$(jq -nc --argjson c "$CFG" --arg u "$DEAD_URL" '{config: ($c | .auth.tenant_url = $u)}')"
+expect "502 transport" jq_true '.error.kind == "transport"'
+expect "status 502" status_is 502
 
 curl -s -X PUT "$SIM_URL/_sim/faults" -d '{"rate_limit_next":50,"retry_after_secs":1,"only":"create"}' >/dev/null
 call "rate limited" POST /create "$(jq -nc --argjson c "$CFG" --argjson a "$(alert a-3)" --argjson v "$VALUES" --arg q "$QUEUE" \
