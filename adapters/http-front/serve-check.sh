@@ -10,6 +10,10 @@
 # Exits non-zero on any failure. Needs: cargo (wasm32-wasip2), node >= 18,
 # npm, curl, jq.
 #
+# Hosts: jco always; wasmtime too when `wasmtime` is on PATH (or WASMTIME=path;
+# install-hosts.sh installs it with WITH_WASMTIME=1). HOSTS="jco wasmtime"
+# picks explicitly.
+#
 # Overrides: IVANTI_WASM (a built Ivanti component), SIM_BIN (a built
 # ivanti-sim), TARGET_DIR (where the root workspace builds; default
 # /tmp/front-ivanti), KEEP=1 (leave the servers running for poking).
@@ -44,10 +48,15 @@ cargo build --manifest-path "$HERE/../compose/Cargo.toml" --release -q
 COMPOSED="$BUILD/ivanti-http.wasm"
 "$HERE/../compose/target/release/http-front-compose" "$FRONT_WASM" "$IVANTI_WASM" "$COMPOSED"
 
-step "install jco (package-lock.json)"
-(cd "$HERE" && { [ -x node_modules/.bin/jco ] || npm ci --no-audit --no-fund; })
+step "install the hosts (install-hosts.sh)"
+"$HERE/install-hosts.sh"
 JCO="$HERE/node_modules/.bin/jco"
-"$JCO" --version
+WASMTIME="${WASMTIME:-$(command -v wasmtime || true)}"
+if [ -z "${HOSTS:-}" ]; then
+    HOSTS="jco"
+    [ -n "$WASMTIME" ] && HOSTS="jco wasmtime"
+fi
+echo "hosts: $HOSTS"
 
 # --- servers -------------------------------------------------------------
 PIDS=()
@@ -74,15 +83,26 @@ SIM_URL="$(grep -o 'http://127.0.0.1:[0-9]*' "$SIM_LOG" | head -1)"
 [ -n "$SIM_URL" ] || { echo "ivanti-sim did not start:"; cat "$SIM_LOG"; exit 1; }
 echo "tenant: $SIM_URL"
 
-step "jco serve the composed component"
-PORT="$(free_port)"
-JCO_LOG="$BUILD/jco.log"
-setsid "$JCO" serve --port "$PORT" --host 127.0.0.1 "$COMPOSED" >"$JCO_LOG" 2>&1 &
-PIDS+=($!)
-FRONT="http://127.0.0.1:$PORT"
-for _ in $(seq 1 120); do curl -sf "$FRONT/info" >/dev/null 2>&1 && break; sleep 0.5; done
-curl -sf "$FRONT/info" >/dev/null || { echo "jco serve did not answer:"; cat "$JCO_LOG"; exit 1; }
-echo "front: $FRONT"
+# start_host jco|wasmtime: serves the composed component, sets FRONT and HOST_PID
+start_host() {
+    local host="$1" port log
+    port="$(free_port)"
+    log="$BUILD/$host.log"
+    case "$host" in
+        jco) setsid "$JCO" serve --port "$port" --host 127.0.0.1 "$COMPOSED" >"$log" 2>&1 & ;;
+        wasmtime)
+            [ -n "$WASMTIME" ] || { echo "wasmtime not found (install-hosts.sh with WITH_WASMTIME=1)"; exit 1; }
+            setsid "$WASMTIME" serve -Scli --addr "127.0.0.1:$port" "$COMPOSED" >"$log" 2>&1 & ;;
+        *) echo "unknown host $host"; exit 2 ;;
+    esac
+    HOST_PID=$!
+    PIDS+=("$HOST_PID")
+    FRONT="http://127.0.0.1:$port"
+    for _ in $(seq 1 120); do curl -sf "$FRONT/info" >/dev/null 2>&1 && break; sleep 0.5; done
+    curl -sf "$FRONT/info" >/dev/null || { echo "$host serve did not answer:"; cat "$log"; exit 1; }
+    echo "front: $FRONT ($host)"
+}
+stop_host() { kill -- "-$HOST_PID" 2>/dev/null || kill "$HOST_PID" 2>/dev/null || :; }
 
 # --- checks --------------------------------------------------------------
 FAILS=0
@@ -120,7 +140,7 @@ alert() { jq -nc --arg id "$1" '{id: $id, alertName: "DLP upload", alertType: "d
   rawData: {severity: "high"}}'; }
 VALUES='[["Subject","Netskope Cloud Storage alert: DLP upload"],["Symptom","Alert ID: a-1"],["Status","Logged"]]'
 
-step "checks"
+checks() {
 call "info" GET /info
 expect "200 with the plugin's steps" status_is 200
 expect "names the plugin" jq_true '.info.name | length > 0'
@@ -203,10 +223,19 @@ call "unknown route" GET /nope
 expect "404" status_is 404
 call "wrong method" GET /create
 expect "405" status_is 405
+}
+
+for host in $HOSTS; do
+    step "$host serve the composed component"
+    start_host "$host"
+    step "checks under $host"
+    checks
+    stop_host
+done
 
 echo
 if [ "$FAILS" -ne 0 ]; then
-    echo "serve-check: $FAILS check(s) FAILED (jco log: $JCO_LOG, sim log: $SIM_LOG)"
+    echo "serve-check: $FAILS check(s) FAILED (logs in $BUILD)"
     exit 1
 fi
-echo "serve-check: all checks passed under jco serve ($("$JCO" --version))"
+echo "serve-check: all checks passed under: $HOSTS (jco $("$JCO" --version)${WASMTIME:+, $("$WASMTIME" --version)})"
