@@ -40,7 +40,9 @@ fn main() -> Result<()> {
         .with_context(|| format!("the front does not export {HANDLER}"))?;
     graph.export(handler, HANDLER)?;
 
-    let bytes = graph.encode(EncodeOptions::default()).context("encoding the composition")?;
+    let bytes = graph
+        .encode(EncodeOptions::default())
+        .context("encoding the composition")?;
     std::fs::write(out, &bytes).with_context(|| format!("writing {out}"))?;
     eprintln!("composed {out} ({} bytes)", bytes.len());
     Ok(())

@@ -25,7 +25,11 @@ pub struct Answer {
 
 impl Answer {
     fn json(status: u16, body: &Value) -> Self {
-        Answer { status, headers: Vec::new(), body: body.to_string() }
+        Answer {
+            status,
+            headers: Vec::new(),
+            body: body.to_string(),
+        }
     }
 
     fn header(mut self, name: &str, value: String) -> Self {
@@ -85,9 +89,10 @@ pub fn http_error(e: &Error) -> Answer {
     };
     let answer = Answer::json(error_status(e), &json!({ "error": body }));
     match e {
-        Error::RateLimited(wit::RateLimit { retry_after_seconds: Some(s), .. }) => {
-            answer.header("retry-after", s.to_string())
-        }
+        Error::RateLimited(wit::RateLimit {
+            retry_after_seconds: Some(s),
+            ..
+        }) => answer.header("retry-after", s.to_string()),
         _ => answer,
     }
 }
@@ -184,24 +189,41 @@ pub fn parse_request(body: &[u8]) -> Result<Request, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Request::default());
     }
-    serde_json::from_slice::<Request>(body)
-        .map_err(|e| input_problem("request", "body", format!("the body is not a JSON object of the expected shape: {e}")))
+    serde_json::from_slice::<Request>(body).map_err(|e| {
+        input_problem(
+            "request",
+            "body",
+            format!("the body is not a JSON object of the expected shape: {e}"),
+        )
+    })
 }
 
 /// The contract's configuration from the request's `config` object.
 pub fn configuration(req: &Request) -> Result<Configuration, Error> {
     if !req.has_config {
-        return Err(config_problem("request", "config", "missing: give {\"config\": {\"auth\": {...}, \"params\": {...}}, ...}"));
+        return Err(config_problem(
+            "request",
+            "config",
+            "missing: give {\"config\": {\"auth\": {...}, \"params\": {...}}, ...}",
+        ));
     }
     let mut out = Vec::new();
     for (step, pairs) in &req.config {
         if out.iter().any(|s: &StepValues| s.step == *step) {
-            return Err(config_problem(step, "", format!("step '{step}' given twice")));
+            return Err(config_problem(
+                step,
+                "",
+                format!("step '{step}' given twice"),
+            ));
         }
         let mut values: Vec<(String, String)> = Vec::new();
         for (key, v) in &pairs.0 {
             if values.iter().any(|(k, _)| k == key) {
-                return Err(config_problem(step, key, format!("'{step}.{key}' given twice")));
+                return Err(config_problem(
+                    step,
+                    key,
+                    format!("'{step}.{key}' given twice"),
+                ));
             }
             let text = match v {
                 Value::Null => continue,
@@ -219,7 +241,10 @@ pub fn configuration(req: &Request) -> Result<Configuration, Error> {
             };
             values.push((key.clone(), text));
         }
-        out.push(StepValues { step: step.clone(), values });
+        out.push(StepValues {
+            step: step.clone(),
+            values,
+        });
     }
     Ok(out)
 }
@@ -232,10 +257,15 @@ pub fn secrets(info: &PluginInfo, config: &Configuration) -> Vec<String> {
         for (k, v) in &s.values {
             let declared = info.steps.iter().any(|st| {
                 st.name == s.step
-                    && st.fields.iter().any(|f| f.key == *k && matches!(f.kind, FieldKind::Password))
+                    && st
+                        .fields
+                        .iter()
+                        .any(|f| f.key == *k && matches!(f.kind, FieldKind::Password))
             });
             let lk = k.to_ascii_lowercase();
-            let named = ["password", "secret", "api_key", "apikey", "token"].iter().any(|n| lk.contains(n));
+            let named = ["password", "secret", "api_key", "apikey", "token"]
+                .iter()
+                .any(|n| lk.contains(n));
             if (declared || named) && !v.is_empty() && !out.contains(v) {
                 out.push(v.clone());
             }
@@ -253,7 +283,9 @@ fn percent(s: &str, plus: bool, lower: bool) -> String {
     let mut o = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => o.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                o.push(b as char)
+            }
             b' ' if plus => o.push('+'),
             _ if lower => o.push_str(&format!("%{b:02x}")),
             _ => o.push_str(&format!("%{b:02X}")),
@@ -351,9 +383,17 @@ pub fn task_json(t: &Task) -> Value {
 pub fn task_of(v: &Value, field: &str) -> Result<Task, Error> {
     let bad = |m: &str| input_problem("task", field, m.to_string());
     if let Value::String(id) = v {
-        return Ok(Task { id: id.clone(), state: TaskState::New, status: String::new(), assignee: None, link: None });
+        return Ok(Task {
+            id: id.clone(),
+            state: TaskState::New,
+            status: String::new(),
+            assignee: None,
+            link: None,
+        });
     }
-    let o = v.as_object().ok_or_else(|| bad("a task is an object {\"id\", \"state\", \"status\", ...} or an id"))?;
+    let o = v
+        .as_object()
+        .ok_or_else(|| bad("a task is an object {\"id\", \"state\", \"status\", ...} or an id"))?;
     for k in o.keys() {
         if !["id", "state", "status", "assignee", "link"].contains(&k.as_str()) {
             return Err(bad(&format!("unknown task field '{k}'")));
@@ -373,7 +413,13 @@ pub fn task_of(v: &Value, field: &str) -> Result<Task, Error> {
             bad("state is one of new, in-progress, on-hold, closed, deleted, other")
         })?,
     };
-    Ok(Task { id, state, status: text("status")?.unwrap_or_default(), assignee: text("assignee")?, link: text("link")? })
+    Ok(Task {
+        id,
+        state,
+        status: text("status")?.unwrap_or_default(),
+        assignee: text("assignee")?,
+        link: text("link")?,
+    })
 }
 
 /// An alert in Cloud Exchange's shape `{"id", "alertName", "alertType",
@@ -381,7 +427,9 @@ pub fn task_of(v: &Value, field: &str) -> Result<Task, Error> {
 /// case accepted too). Without `rawData`, the alert itself is its raw data.
 pub fn alert_of(v: &Value) -> Result<Alert, Error> {
     let bad = |f: &str, m: &str| input_problem("alert", f, m.to_string());
-    let o = v.as_object().ok_or_else(|| bad("", "the alert is a JSON object"))?;
+    let o = v
+        .as_object()
+        .ok_or_else(|| bad("", "the alert is a JSON object"))?;
     const KEYS: [(&str, &str); 9] = [
         ("id", "_id"),
         ("alertName", "alert_name"),
@@ -398,7 +446,15 @@ pub fn alert_of(v: &Value) -> Result<Alert, Error> {
             return Err(bad(k, &format!("unknown alert field '{k}'")));
         }
     }
-    let get = |i: usize| o.get(KEYS[i].0).or_else(|| o.get(KEYS[i].1)).or_else(|| if i == 4 { o.get("appcategory") } else { None });
+    let get = |i: usize| {
+        o.get(KEYS[i].0).or_else(|| o.get(KEYS[i].1)).or_else(|| {
+            if i == 4 {
+                o.get("appcategory")
+            } else {
+                None
+            }
+        })
+    };
     let text = |i: usize| -> Result<String, Error> {
         match get(i) {
             None | Some(Value::Null) => Ok(String::new()),
@@ -416,7 +472,12 @@ pub fn alert_of(v: &Value) -> Result<Alert, Error> {
         Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
         _ => None,
     }
-    .ok_or_else(|| bad("timestamp", "the alert needs a \"timestamp\" in seconds since 1970"))?;
+    .ok_or_else(|| {
+        bad(
+            "timestamp",
+            "the alert needs a \"timestamp\" in seconds since 1970",
+        )
+    })?;
     let raw_data = match get(8) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => v.to_string(),
@@ -437,7 +498,13 @@ pub fn alert_of(v: &Value) -> Result<Alert, Error> {
 
 /// Rendered values: `[["Subject", "..."], ...]`, or `{"Subject": "..."}`.
 pub fn values_of(v: Option<&Value>) -> Result<Vec<(String, String)>, Error> {
-    let bad = || input_problem("request", "values", "values are [[\"Field\", \"text\"], ...] or {\"Field\": \"text\"}");
+    let bad = || {
+        input_problem(
+            "request",
+            "values",
+            "values are [[\"Field\", \"text\"], ...] or {\"Field\": \"text\"}",
+        )
+    };
     match v {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(a)) => a
@@ -449,7 +516,11 @@ pub fn values_of(v: Option<&Value>) -> Result<Vec<(String, String)>, Error> {
             .collect(),
         Some(Value::Object(o)) => o
             .iter()
-            .map(|(k, t)| t.as_str().map(|t| (k.clone(), t.to_string())).ok_or_else(bad))
+            .map(|(k, t)| {
+                t.as_str()
+                    .map(|t| (k.clone(), t.to_string()))
+                    .ok_or_else(bad)
+            })
             .collect(),
         Some(_) => Err(bad()),
     }
@@ -462,7 +533,11 @@ fn field_json(f: &ConfigField) -> Value {
         FieldKind::Number => ("number", None),
         FieldKind::Choice(c) => (
             "choice",
-            Some(c.iter().map(|c| json!({"label": c.label, "value": c.value})).collect::<Vec<_>>()),
+            Some(
+                c.iter()
+                    .map(|c| json!({"label": c.label, "value": c.value}))
+                    .collect::<Vec<_>>(),
+            ),
         ),
     };
     let mut v = json!({
@@ -518,10 +593,24 @@ fn allowed(path: &str) -> &'static [&'static str] {
 /// Answers one request. Every answer passes through `redact`.
 pub fn handle(method: &str, path: &str, body: &[u8]) -> Answer {
     let path = path.split('?').next().unwrap_or("");
-    let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
-    let known = ["/info", "/validate", "/fields", "/create", "/update", "/sync"];
+    let path = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
+    let known = [
+        "/info",
+        "/validate",
+        "/fields",
+        "/create",
+        "/update",
+        "/sync",
+    ];
     if !known.contains(&path) {
-        return Answer::json(404, &json!({"error": {"kind": "not-found", "message": format!("no route; the routes are GET /info and POST {}", known[1..].join(", "))}}));
+        return Answer::json(
+            404,
+            &json!({"error": {"kind": "not-found", "message": format!("no route; the routes are GET /info and POST {}", known[1..].join(", "))}}),
+        );
     }
     let want = if path == "/info" { "GET" } else { "POST" };
     if method != want {
@@ -531,11 +620,14 @@ pub fn handle(method: &str, path: &str, body: &[u8]) -> Answer {
     let info = wit::info();
     if path == "/info" {
         let d = wit::defaults();
-        return Answer::json(200, &json!({
-            "info": info_json(&info),
-            "defaults": {"create": mappings_json(&d.create), "dedup": mappings_json(&d.dedup)},
-            "queues": wit::queues().iter().map(|q| json!({"label": q.label, "value": q.value})).collect::<Vec<_>>(),
-        }));
+        return Answer::json(
+            200,
+            &json!({
+                "info": info_json(&info),
+                "defaults": {"create": mappings_json(&d.create), "dedup": mappings_json(&d.dedup)},
+                "queues": wit::queues().iter().map(|q| json!({"label": q.label, "value": q.value})).collect::<Vec<_>>(),
+            }),
+        );
     }
     let req = match parse_request(body) {
         Ok(r) => r,
@@ -560,15 +652,29 @@ pub fn handle(method: &str, path: &str, body: &[u8]) -> Answer {
     answer
 }
 
-fn call(path: &str, info: &PluginInfo, req: &Request, config: &Configuration) -> Result<(Value, Option<u64>), Error> {
+fn call(
+    path: &str,
+    info: &PluginInfo,
+    req: &Request,
+    config: &Configuration,
+) -> Result<(Value, Option<u64>), Error> {
     for (k, _) in &req.input {
         if !allowed(path).contains(&k.as_str()) {
-            let takes: Vec<String> = std::iter::once("config").chain(allowed(path).iter().copied()).map(|s| format!("\"{s}\"")).collect();
-            return Err(input_problem("request", k, format!("{path} takes {}; not \"{k}\"", takes.join(", "))));
+            let takes: Vec<String> = std::iter::once("config")
+                .chain(allowed(path).iter().copied())
+                .map(|s| format!("\"{s}\""))
+                .collect();
+            return Err(input_problem(
+                "request",
+                k,
+                format!("{path} takes {}; not \"{k}\"", takes.join(", ")),
+            ));
         }
     }
     let get = |k: &str| req.input.iter().find(|(x, _)| x == k).map(|(_, v)| v);
-    let need = |k: &str| get(k).ok_or_else(|| input_problem("request", k, format!("{path} needs \"{k}\"")));
+    let need = |k: &str| {
+        get(k).ok_or_else(|| input_problem("request", k, format!("{path} needs \"{k}\"")))
+    };
     let step = match get("step") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
@@ -597,7 +703,10 @@ fn call(path: &str, info: &PluginInfo, req: &Request, config: &Configuration) ->
             let session = Session::open(config)?;
             let r = session.fields();
             let calls = session.calls_made();
-            Ok((Value::Array(r?.iter().map(mapping_field_json).collect()), Some(calls)))
+            Ok((
+                Value::Array(r?.iter().map(mapping_field_json).collect()),
+                Some(calls),
+            ))
         }
         "/create" => {
             let alert = alert_of(need("alert")?)?;
@@ -605,7 +714,13 @@ fn call(path: &str, info: &PluginInfo, req: &Request, config: &Configuration) ->
             let queue = match get("queue") {
                 None | Some(Value::Null) => info_default_queue(),
                 Some(Value::String(q)) => q.clone(),
-                Some(_) => return Err(input_problem("request", "queue", "the queue is a queue's value (see GET /info)")),
+                Some(_) => {
+                    return Err(input_problem(
+                        "request",
+                        "queue",
+                        "the queue is a queue's value (see GET /info)",
+                    ))
+                }
             };
             let session = Session::open(config)?;
             let r = session.create(&alert, &values, &queue);
@@ -623,20 +738,36 @@ fn call(path: &str, info: &PluginInfo, req: &Request, config: &Configuration) ->
         }
         "/sync" => {
             let tasks = match need("tasks")? {
-                Value::Array(a) => a.iter().map(|t| task_of(t, "tasks")).collect::<Result<Vec<_>, _>>()?,
-                _ => return Err(input_problem("request", "tasks", "tasks are a list of tasks or ids")),
+                Value::Array(a) => a
+                    .iter()
+                    .map(|t| task_of(t, "tasks"))
+                    .collect::<Result<Vec<_>, _>>()?,
+                _ => {
+                    return Err(input_problem(
+                        "request",
+                        "tasks",
+                        "tasks are a list of tasks or ids",
+                    ))
+                }
             };
             let session = Session::open(config)?;
             let r = session.sync(&tasks);
             let calls = session.calls_made();
-            Ok((Value::Array(r?.iter().map(task_json).collect()), Some(calls)))
+            Ok((
+                Value::Array(r?.iter().map(task_json).collect()),
+                Some(calls),
+            ))
         }
         _ => unreachable!("routes are checked in handle"),
     }
 }
 
 fn info_default_queue() -> String {
-    wit::queues().into_iter().next().map(|q| q.value).unwrap_or_default()
+    wit::queues()
+        .into_iter()
+        .next()
+        .map(|q| q.value)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -645,7 +776,11 @@ mod tests {
 
     #[test]
     fn statuses() {
-        let p = wit::FieldProblem { step: "a".into(), field: "b".into(), message: "c".into() };
+        let p = wit::FieldProblem {
+            step: "a".into(),
+            field: "b".into(),
+            message: "c".into(),
+        };
         assert_eq!(error_status(&Error::InvalidInput(p.clone())), 400);
         assert_eq!(error_status(&Error::InvalidConfiguration(p)), 400);
         assert_eq!(error_status(&Error::Unauthorized("x".into())), 401);
@@ -653,10 +788,20 @@ mod tests {
         assert_eq!(error_status(&Error::NotFound("x".into())), 404);
         assert_eq!(error_status(&Error::Transport("x".into())), 502);
         assert_eq!(error_status(&Error::BadResponse("x".into())), 502);
-        let r = http_error(&Error::RateLimited(wit::RateLimit { retry_after_seconds: Some(7), message: "m".into() }));
+        let r = http_error(&Error::RateLimited(wit::RateLimit {
+            retry_after_seconds: Some(7),
+            message: "m".into(),
+        }));
         assert_eq!(r.status, 429);
-        assert_eq!(r.headers, vec![("retry-after".to_string(), "7".to_string())]);
-        let r = http_error(&Error::Rejected(wit::Rejection { status: 500, code: Some("ISM_5000".into()), message: "m".into() }));
+        assert_eq!(
+            r.headers,
+            vec![("retry-after".to_string(), "7".to_string())]
+        );
+        let r = http_error(&Error::Rejected(wit::Rejection {
+            status: 500,
+            code: Some("ISM_5000".into()),
+            message: "m".into(),
+        }));
         assert_eq!(r.status, 502);
         assert!(r.body.contains("ISM_5000"));
     }
@@ -666,13 +811,32 @@ mod tests {
         let r = parse_request(br#"{"config":{"auth":{"tenant_url":"https://t","n":5,"b":true,"z":null},"params":{"password":"p"}},"queue":"q"}"#).unwrap();
         let c = configuration(&r).unwrap();
         assert_eq!(c[0].step, "auth");
-        assert_eq!(c[0].values, vec![("tenant_url".into(), "https://t".into()), ("n".into(), "5".into()), ("b".into(), "true".into())]);
+        assert_eq!(
+            c[0].values,
+            vec![
+                ("tenant_url".into(), "https://t".into()),
+                ("n".into(), "5".into()),
+                ("b".into(), "true".into())
+            ]
+        );
         let r = parse_request(br#"{"config":{"auth":{"a":"1","a":"2"}}}"#).unwrap();
-        assert!(matches!(configuration(&r), Err(Error::InvalidConfiguration(_))));
+        assert!(matches!(
+            configuration(&r),
+            Err(Error::InvalidConfiguration(_))
+        ));
         let r = parse_request(br#"{"config":{"params":{"password":{"env":"X"}}}}"#).unwrap();
-        assert!(matches!(configuration(&r), Err(Error::InvalidConfiguration(_))));
-        assert!(matches!(parse_request(b"{nope"), Err(Error::InvalidInput(_))));
-        assert!(matches!(parse_request(br#"{"config":{"auth":"x"}}"#), Err(Error::InvalidInput(_))));
+        assert!(matches!(
+            configuration(&r),
+            Err(Error::InvalidConfiguration(_))
+        ));
+        assert!(matches!(
+            parse_request(b"{nope"),
+            Err(Error::InvalidInput(_))
+        ));
+        assert!(matches!(
+            parse_request(br#"{"config":{"auth":"x"}}"#),
+            Err(Error::InvalidInput(_))
+        ));
     }
 
     #[test]
@@ -693,7 +857,11 @@ mod tests {
         assert_eq!(a.raw_data, r#"{"severity":"high"}"#);
         assert!(alert_of(&json!({"id": "a1"})).is_err());
         assert!(alert_of(&json!({"id": "a1", "timestamp": 1, "bogus": 1})).is_err());
-        let t = task_of(&json!({"id": "1|R", "state": "in-progress", "status": "Active"}), "task").unwrap();
+        let t = task_of(
+            &json!({"id": "1|R", "state": "in-progress", "status": "Active"}),
+            "task",
+        )
+        .unwrap();
         assert_eq!(t.state, TaskState::InProgress);
         assert_eq!(task_json(&t)["state"], "in-progress");
         assert_eq!(task_of(&json!("2|S"), "tasks").unwrap().id, "2|S");

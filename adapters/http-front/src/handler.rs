@@ -33,15 +33,21 @@ impl Guest for Front {
 }
 
 fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, Answer> {
-    let fail = |status: u16, m: &str| Answer {
+    let fail = |status: u16, m: &str| {
+        Answer {
         status,
         headers: Vec::new(),
         body: serde_json::json!({"error": {"kind": "invalid-input", "step": "request", "field": "body", "message": m}}).to_string(),
+    }
     };
-    let Ok(body) = request.consume() else { return Ok(Vec::new()) };
+    let Ok(body) = request.consume() else {
+        return Ok(Vec::new());
+    };
     let mut data = Vec::new();
     {
-        let Ok(stream) = body.stream() else { return Ok(Vec::new()) };
+        let Ok(stream) = body.stream() else {
+            return Ok(Vec::new());
+        };
         loop {
             match stream.blocking_read(64 * 1024) {
                 Ok(chunk) => {
@@ -51,7 +57,9 @@ fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, Answer> {
                     }
                 }
                 Err(StreamError::Closed) => break,
-                Err(StreamError::LastOperationFailed(_)) => return Err(fail(400, "the body could not be read")),
+                Err(StreamError::LastOperationFailed(_)) => {
+                    return Err(fail(400, "the body could not be read"))
+                }
             }
         }
     }
