@@ -194,6 +194,10 @@ call "bad input: not JSON" POST /create '{"config": nope'
 expect "400 invalid-input" status_is 400
 expect "kind invalid-input" jq_true '.error.kind == "invalid-input"'
 
+call "bad input: a step that is not an object" POST /validate "{\"config\":{\"params\":\"$PASSWORD\"}}"
+expect "400" status_is 400
+expect "the value is not quoted back" body_lacks "$PASSWORD"
+
 call "bad input: alert without timestamp" POST /create "$(jq -nc --argjson c "$CFG" '{config: $c, alert: {id: "x"}, values: []}')"
 expect "400" status_is 400
 

@@ -183,17 +183,29 @@ impl<'de> Deserialize<'de> for Request {
     }
 }
 
-/// Parses a request body. Bad JSON is an `invalid-input` of step `request`;
-/// the parser's message names a line and column, never the text.
+/// Parses a request body. Bad JSON is an `invalid-input` of step `request`.
+/// The message names the line and column only: serde_json's own text may
+/// quote a value ("invalid type: string \"...\""), and that value may be a
+/// secret.
 pub fn parse_request(body: &[u8]) -> Result<Request, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Request::default());
     }
     serde_json::from_slice::<Request>(body).map_err(|e| {
+        use serde_json::error::Category;
+        let what = match e.classify() {
+            Category::Syntax => "is not JSON",
+            Category::Eof => "ends before its JSON does",
+            Category::Io => "could not be read",
+            Category::Data => {
+                "is not of the shape {\"config\": {<step>: {<key>: <value>}}, <input>...} \
+                 (or a key is given twice)"
+            }
+        };
         input_problem(
             "request",
             "body",
-            format!("the body is not a JSON object of the expected shape: {e}"),
+            format!("the body {what} (line {}, column {})", e.line(), e.column()),
         )
     })
 }
@@ -837,6 +849,24 @@ mod tests {
             parse_request(br#"{"config":{"auth":"x"}}"#),
             Err(Error::InvalidInput(_))
         ));
+    }
+
+    #[test]
+    fn parse_errors_quote_no_value() {
+        for body in [
+            &br#"{"config":{"params":"s3cret-value"}}"#[..],
+            br#"{"config":{"params":{"password":"s3cret-value","password":"s3cret-value"}}}"#,
+            br#"{"config":["s3cret-value"]}"#,
+            br#"{"config":{"params":{"password":"s3cret-value"}"#,
+            br#"{"config":{"params":{"password":s3cret-value}}}"#,
+        ] {
+            let Err(e) = parse_request(body).and_then(|r| configuration(&r)) else {
+                panic!("accepted {}", String::from_utf8_lossy(body))
+            };
+            let a = http_error(&e);
+            assert_eq!(a.status, 400);
+            assert!(!a.body.contains("s3cret"), "{}", a.body);
+        }
     }
 
     #[test]
