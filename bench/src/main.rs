@@ -1,7 +1,7 @@
 //! `cto-bench`: the performance figures of BENCHMARKS.md, measured on this
 //! machine against the simulated tenant, printed as one table.
 //!
-//! Run it with the release profile: `cargo run --release -p cto-host --bin cto-bench`.
+//! Run it with the release profile: `cargo build --release -p cto-host -p cto-bench && ./target/release/cto-bench`.
 //! It spawns `cto-host run` (the release binary next to it) for the
 //! throughput and memory figures, so the host's own memory is measured
 //! without the simulated tenant's.
