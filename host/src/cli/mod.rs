@@ -1,6 +1,7 @@
 //! The `cto-host` command line.
 
 mod batch;
+#[cfg(feature = "demo")]
 pub mod demo;
 mod oneshot;
 
@@ -274,6 +275,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             "sync needs --tasks FILE or --store FILE",
         )),
         Command::Run(args) => batch::run(args.plugin.load(g)?, args).await,
+        #[cfg(feature = "demo")]
         Command::Demo { plugin, config } => demo::run(&plugin.load(g)?, config.as_deref()).await,
+        #[cfg(not(feature = "demo"))]
+        Command::Demo { .. } => Err(crate::report::input(
+            "`cto-host demo` needs the `demo` feature (on by default): build with `cargo build -p cto-host --features demo`",
+        )),
     }
 }
