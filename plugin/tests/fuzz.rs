@@ -26,9 +26,14 @@ fn check_answer(bytes: &[u8]) {
         // What the plugin skips is skipped at any depth, and its escapes
         // are never decoded.
         (Ok(_), Err(e)) => assert!(
-            ["recursion limit", "unicode code point", "surrogate", "escape"]
-                .iter()
-                .any(|why| e.to_string().contains(why)),
+            [
+                "recursion limit",
+                "unicode code point",
+                "surrogate",
+                "escape"
+            ]
+            .iter()
+            .any(|why| e.to_string().contains(why)),
             "only the plugin reads it: {e}"
         ),
         (Err(e), Ok(serde_json::Value::Object(_))) => assert!(

@@ -45,11 +45,7 @@ async fn a_dropped_create_is_posted_again_when_the_lookup_finds_no_rows() {
         only: Some(Endpoint::Create),
         ..Faults::default()
     });
-    let mut s = open(
-        &rt,
-        &basic(&sim, json!({"tenant_request_limit_seconds": 0})),
-    )
-    .await;
+    let mut s = open(&rt, &basic(&sim, json!({}))).await;
     let task = create(&mut s, 1).await.expect("the create goes through");
     let lookups: Vec<_> = sim
         .requests()
@@ -334,11 +330,7 @@ async fn a_lost_create_with_a_cut_subject_is_found() {
         only: Some(Endpoint::Create),
         ..Faults::default()
     });
-    let mut s = open(
-        &rt,
-        &basic(&sim, json!({"tenant_request_limit_seconds": 0})),
-    )
-    .await;
+    let mut s = open(&rt, &basic(&sim, json!({}))).await;
     let defaults = s.instance.defaults().await.unwrap();
     let a = alert(1);
     let mut values = render::mappings(&defaults.create, &a).values;
