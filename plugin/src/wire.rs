@@ -286,13 +286,16 @@ impl<'de> Deserialize<'de> for Messages {
 
 /// Reads `T` from an answer's body.
 pub fn read<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, String> {
+    // JSON is UTF-8 throughout. serde_json checks only what it reads, and
+    // skips the members the plugin does not keep without decoding them, so
+    // the whole answer is checked here (about 1 % of a create's CPU).
+    if let Err(bad) = std::str::from_utf8(body) {
+        return Err(format!(
+            "not JSON: invalid UTF-8 at byte {}",
+            bad.valid_up_to()
+        ));
+    }
     serde_json::from_slice(body).map_err(|e| {
-        // Said plainly, rather than as whatever token serde_json met first
-        // (checked only here: serde_json already refuses bad UTF-8 in what
-        // it reads, and a second pass on every answer costs).
-        if let Err(bad) = std::str::from_utf8(body) {
-            return format!("not JSON: invalid UTF-8 at byte {}", bad.valid_up_to());
-        }
         // serde_json says "EOF while parsing" for an empty or cut body.
         let why = e.to_string();
         if e.is_syntax() || e.is_eof() {
@@ -366,6 +369,12 @@ mod tests {
         assert_eq!(e.message.0, vec!["Invalid key".to_owned()]);
         let e: ErrorBody = read(br#"{"message":"one"}"#).unwrap();
         assert_eq!(e.message.0, vec!["one".to_owned()]);
+    }
+
+    #[test]
+    fn invalid_utf8_is_refused_even_where_nothing_is_read() {
+        let e = read::<Record>(b"{\"value\":\"\xff\xfe\"}").unwrap_err();
+        assert!(e.contains("invalid UTF-8 at byte 10"), "{e}");
     }
 
     #[test]

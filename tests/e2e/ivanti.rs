@@ -109,7 +109,7 @@ async fn api_key_and_jwt_modes() {
     let jwt = sim_with(|c| c.jwt_mode = true);
     let mut s = open(&rt, &basic(&jwt, json!({}))).await;
     create(&mut s, 1).await.unwrap();
-    let auth = header(&jwt, "/incidents");
+    let auth = header(&jwt, "/businessobject/incidents");
     assert!(
         auth.len() == 1 && auth[0].starts_with("Bearer eyJ"),
         "{auth:?}"
