@@ -118,6 +118,13 @@ async fn create_n(s: &mut PluginSession, from: usize, n: usize) -> Result<Vec<Ta
     Ok(out)
 }
 
+/// Sets (or lifts) the tenant's query-string limit.
+fn query_limit(sim: &Sim, bytes: Option<usize>) {
+    let mut switches = sim.switches();
+    switches.max_query_bytes = bytes;
+    sim.set_switches(switches);
+}
+
 /// Calls per incident, calls to sync 1,000, bytes per synced ticket.
 async fn economy(rt: &Runtime, rows: &mut Vec<Row>) -> Result<()> {
     let sim = bench_sim()?;
@@ -155,9 +162,7 @@ async fn economy(rt: &Runtime, rows: &mut Vec<Row>) -> Result<()> {
 
     // A tenant behind IIS's default query-string limit (2,048 bytes): a new
     // session starts at 100 a query and halves once.
-    let mut switches = sim.switches();
-    switches.max_query_bytes = Some(2048);
-    sim.set_switches(switches);
+    query_limit(&sim, Some(2048));
     let mut limited = PluginSession::open(rt, &cfg)
         .await
         .map_err(|f| anyhow::anyhow!("{f}"))?;
@@ -176,9 +181,7 @@ async fn economy(rt: &Runtime, rows: &mut Vec<Row>) -> Result<()> {
         "<= 21",
         Some(limited_calls <= 21),
     ));
-    let mut switches = sim.switches();
-    switches.max_query_bytes = None;
-    sim.set_switches(switches);
+    query_limit(&sim, None);
 
     // The reference plugin's way: every field of every incident.
     let client = reqwest::Client::new();
