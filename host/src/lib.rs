@@ -21,7 +21,3 @@ pub mod tasks;
 /// The Ivanti component built with this host (a default path; any
 /// component of the world can be given instead).
 pub const BUNDLED_PLUGIN: &str = env!("CTO_BUNDLED_PLUGIN");
-
-/// The misbehaving component of the sandbox tests.
-#[doc(hidden)]
-pub const HOSTILE_PLUGIN: &str = env!("CTO_HOSTILE_PLUGIN");

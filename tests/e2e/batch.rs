@@ -2,9 +2,7 @@
 //! rejected lines, a SIGKILL mid-run and a resume with exact counts, a
 //! component swap mid-run, and the quota stop.
 
-mod common;
-
-use common::*;
+use crate::fixtures::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -41,7 +39,7 @@ impl Run {
     }
 
     fn command(&self, alerts: &str, extra: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cto-host"));
+        let mut cmd = Command::new(host_binary());
         cmd.args([
             "run",
             "--config",
@@ -163,7 +161,7 @@ fn recurring_alerts_update_their_open_incident_and_bad_lines_are_rejected_with_n
     assert_eq!(r.sim.incidents().len(), 2);
 
     r.sim.set_status(a.number, "Closed");
-    let out = Command::new(env!("CARGO_BIN_EXE_cto-host"))
+    let out = Command::new(host_binary())
         .args([
             "sync",
             "--config",

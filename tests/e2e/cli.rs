@@ -1,9 +1,7 @@
 //! The `cto-host` binary: every command against the simulated tenant,
 //! exit codes, messages for bad input, and secrets kept out of output.
 
-mod common;
-
-use common::*;
+use crate::fixtures::*;
 use serde_json::{json, Value};
 
 const PASSWORD_ENV: &str = "CTO_E2E_IVANTI_PASSWORD";

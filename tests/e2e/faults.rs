@@ -8,9 +8,7 @@
 //! no alert ever has two incidents, and the store is consistent. Each test
 //! prints its figures (`[fault] ...` lines on stderr; `--nocapture` shows them).
 
-mod common;
-
-use common::*;
+use crate::fixtures::*;
 use ivanti_sim::{Endpoint, Faults, Sim};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -84,7 +82,7 @@ impl Bench {
     }
 
     fn command(&self, extra: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cto-host"));
+        let mut cmd = Command::new(host_binary());
         cmd.args(["run", "--config", &self.config, "--alerts", &self.alerts])
             .arg("--store")
             .arg(self.store())
@@ -636,7 +634,7 @@ const SECRET_VAR: &str = "CTO_TEST_IVANTI_SECRET";
 /// Runs `cto-host` with trace logs as JSON; the secret comes from the environment.
 fn traced(args: &[&str], secret: &str) -> Outcome {
     let started = Instant::now();
-    let o = Command::new(env!("CARGO_BIN_EXE_cto-host"))
+    let o = Command::new(host_binary())
         .args(args)
         .args(["--log", "trace", "--log-format", "json"])
         .env("CTO_CACHE_DIR", cache_dir())

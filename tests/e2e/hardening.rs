@@ -5,9 +5,7 @@
 //! counters, the store, the process's exit), with a deadline that fails
 //! the test instead of hanging it.
 
-mod common;
-
-use common::*;
+use crate::fixtures::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -86,7 +84,7 @@ fn finish(mut child: Child) -> Outcome {
 }
 
 fn host() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cto-host"));
+    let mut cmd = Command::new(host_binary());
     cmd.env("CTO_CACHE_DIR", cache_dir())
         .env_remove("CTO_PLUGIN")
         .env_remove("CTO_LOG")

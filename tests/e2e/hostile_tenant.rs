@@ -11,8 +11,6 @@
 //! tenant. Each case prints its figures (`[hostile] ...` lines; run with
 //! `--nocapture` to see them).
 
-mod common;
-
 use cto_runtime::bindings::api::{Error, Task, TaskState};
 use cto_runtime::instance::Failure;
 use cto_runtime::runtime::{Runtime, RuntimeOptions};
@@ -297,13 +295,13 @@ fn runtime_with_memory(memory_bytes: usize) -> Runtime {
         // A hung call is stopped by the host well before the case limit.
         call_timeout: Duration::from_secs(25),
         memory_bytes,
-        ..common::options()
+        ..crate::fixtures::options()
     };
     Runtime::load(Path::new(cto_host::BUNDLED_PLUGIN), options).expect("the Ivanti component loads")
 }
 
 async fn session(rt: &Runtime, server: &Hostile, auth: Value) -> PluginSession {
-    common::open(rt, &config(&server.url, auth)).await
+    crate::fixtures::open(rt, &config(&server.url, auth)).await
 }
 
 fn task() -> Task {
@@ -589,7 +587,7 @@ async fn deeply_nested_json_is_a_bad_response() {
         let server = Hostile::start(json_but_metadata(body.into_bytes()));
         let mut s = session(&rt, &server, json!({})).await;
         let case = format!("(c) {what} as a create answer");
-        let (e, _) = hostile(&case, common::create(&mut s, 1)).await;
+        let (e, _) = hostile(&case, crate::fixtures::create(&mut s, 1)).await;
         bad_response(&case, &e, "not JSON");
         let mut s = session(&rt, &server, json!({})).await;
         let case = format!("(c) {what} as a sync answer");
@@ -666,7 +664,7 @@ async fn wrong_field_types_are_bad_responses() {
     let server = Hostile::start(json_but_metadata(record.into_bytes()));
     let mut s = session(&rt, &server, json!({})).await;
     let case = "(d) RecId as a number in a create answer";
-    let (e, _) = hostile(case, common::create(&mut s, 1)).await;
+    let (e, _) = hostile(case, crate::fixtures::create(&mut s, 1)).await;
     bad_response(case, &e, "no valid RecId");
     still_usable(&rt).await;
 }
@@ -684,7 +682,7 @@ async fn non_utf8_bodies_are_errors() {
     bad_response(case, &e, "invalid UTF-8");
     let mut s = session(&rt, &server, json!({})).await;
     let case = "(e) non-UTF-8 bytes in a create answer";
-    let (e, _) = hostile(case, common::create(&mut s, 1)).await;
+    let (e, _) = hostile(case, crate::fixtures::create(&mut s, 1)).await;
     bad_response(case, &e, "invalid UTF-8");
 
     let guide = include_str!("../../plugin/testdata/metadata-guide.xml");

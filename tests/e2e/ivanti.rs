@@ -1,9 +1,7 @@
 //! The Ivanti component through the host against the simulated tenant:
 //! every behaviour of the guide, with the tenant's call counts asserted.
 
-mod common;
-
-use common::*;
+use crate::fixtures::*;
 use cto_runtime::bindings::api::{Error, Task, TaskState};
 use cto_runtime::instance::Failure;
 use ivanti_sim::{CustomField, Endpoint, Faults};

@@ -2,9 +2,7 @@
 //! Ivanti tenants do (its default), and every answer the guide is silent
 //! about is handled through `cto-host` (ivanti-live-notes.md).
 
-mod common;
-
-use common::*;
+use crate::fixtures::*;
 use cto_host::render;
 use cto_runtime::bindings::api::{Error, Task, TaskState};
 use cto_runtime::instance::Failure;

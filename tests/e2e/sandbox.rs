@@ -1,9 +1,7 @@
 //! The host's sandbox with a misbehaving component (tests/hostile-plugin):
 //! each offence is stopped with a clear message and the host goes on.
 
-mod common;
-
-use common::*;
+use crate::fixtures::*;
 use cto_runtime::bindings::api::Error;
 use cto_runtime::instance::Failure;
 use cto_runtime::runtime::{Runtime, RuntimeOptions};
@@ -13,7 +11,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn hostile(options: RuntimeOptions) -> Runtime {
-    Runtime::load(Path::new(cto_host::HOSTILE_PLUGIN), options)
+    Runtime::load(Path::new(cto_test_components::HOSTILE_PLUGIN), options)
         .expect("the hostile component loads")
 }
 
@@ -221,12 +219,17 @@ fn compiled_components_are_cached_by_hash() {
 #[test]
 fn a_swap_reuses_the_engine_and_the_counters() {
     let first = Runtime::load(Path::new(cto_host::BUNDLED_PLUGIN), options()).unwrap();
-    let second = first.reload(Path::new(cto_host::HOSTILE_PLUGIN)).unwrap();
+    let second = first
+        .reload(Path::new(cto_test_components::HOSTILE_PLUGIN))
+        .unwrap();
     assert!(wasmtime::Engine::same(first.engine(), second.engine()));
     assert!(wasmtime::Engine::same(
         first.engine(),
         &cto_runtime::runtime::engine().unwrap()
     ));
     assert!(std::sync::Arc::ptr_eq(&first.stats, &second.stats));
-    assert_eq!(second.path(), Path::new(cto_host::HOSTILE_PLUGIN));
+    assert_eq!(
+        second.path(),
+        Path::new(cto_test_components::HOSTILE_PLUGIN)
+    );
 }

@@ -2,9 +2,7 @@
 //! private CA. The host trusts it only with `--ca-bundle`, and says what
 //! is wrong without it.
 
-mod common;
-
-use common::*;
+use crate::fixtures::*;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use serde_json::json;
 use std::net::SocketAddr;

@@ -115,7 +115,7 @@ pub fn incident_number(task_id: &str) -> u64 {
 
 /// Runs the `cto-host` binary.
 pub fn cli(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cto-host"));
+    let mut cmd = Command::new(host_binary());
     cmd.args(args)
         .env("CTO_CACHE_DIR", cache_dir())
         .env_remove("CTO_PLUGIN")
@@ -139,4 +139,9 @@ pub fn write(dir: &Path, name: &str, content: &str) -> String {
     let p = dir.join(name);
     std::fs::write(&p, content).unwrap();
     p.display().to_string()
+}
+
+/// The `cto-host` binary under test (see this crate's Cargo.toml).
+pub fn host_binary() -> &'static str {
+    env!("CARGO_BIN_EXE_cto-host-e2e")
 }

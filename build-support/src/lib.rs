@@ -1,0 +1,88 @@
+//! Builds component crates for wasm32-wasip2 from a `build.rs`, so
+//! `cargo build` / `cargo test` alone produce every component the host
+//! bundles or the tests load (the host's and the test components').
+//!
+//! The nested cargo gets its own target dir (sharing the outer one
+//! deadlocks on its lock) and no outer RUSTFLAGS.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-wasip2";
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_MAKEFLAGS",
+        "MAKEFLAGS",
+        "MFLAGS",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Installs the wasm target when rustup can, so a fresh machine needs no
+/// manual step; otherwise the build fails below with what to run.
+fn ensure_target() {
+    let sysroot = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let installed = sysroot.is_some_and(|s| s.join("lib/rustlib").join(TARGET).exists());
+    if !installed {
+        let _ = Command::new("rustup")
+            .args(["target", "add", TARGET])
+            .status();
+    }
+}
+
+/// Builds the component crate at `manifest` (whose library is named
+/// `lib_name`) with the `component` profile into `out/components` and
+/// returns the `.wasm` path.
+pub fn build(manifest: &Path, lib_name: &str, out: &Path) -> PathBuf {
+    ensure_target();
+    let target_dir = out.join("components");
+    let status = cargo()
+        .args([
+            "build",
+            "--profile",
+            "component",
+            "--target",
+            TARGET,
+            "--manifest-path",
+        ])
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .status()
+        .expect("cargo runs");
+    assert!(
+        status.success(),
+        "building {} for {TARGET} failed; if the target is missing run `rustup target add {TARGET}`",
+        manifest.display()
+    );
+    let wasm = target_dir
+        .join(TARGET)
+        .join("component")
+        .join(format!("{lib_name}.wasm"));
+    assert!(
+        wasm.exists(),
+        "expected the component at {}",
+        wasm.display()
+    );
+    wasm
+}
+
+/// Asks cargo to rerun the build script when any of `paths` (relative to
+/// `root`) changes.
+pub fn rerun_if_changed(root: &Path, paths: &[&str]) {
+    for p in paths {
+        println!("cargo:rerun-if-changed={}", root.join(p).display());
+    }
+}
