@@ -4,81 +4,15 @@
 
 use crate::fixtures::*;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-struct Run {
-    sim: ivanti_sim::Sim,
-    dir: tempfile::TempDir,
-    config: String,
-}
-
-fn alert_line(id: &str, name: &str, user: &str) -> String {
-    json!({"id": id, "alertName": name, "alertType": "DLP", "app": "Box", "appCategory": "Cloud Storage",
-           "user": user, "type": "dlp", "timestamp": 1712300811, "rawData": {"severity": "high"}})
-    .to_string()
-}
-
-impl Run {
-    fn new(sim: ivanti_sim::Sim) -> Run {
-        let dir = tempfile::tempdir().unwrap();
-        let config = write(
-            dir.path(),
-            "config.json",
-            &basic(&sim, json!({"retry_wait_seconds": 0})).to_string(),
-        );
-        Run { sim, dir, config }
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.path().join(name).display().to_string()
-    }
-
-    fn command(&self, alerts: &str, extra: &[&str]) -> Command {
-        let mut cmd = Command::new(host_binary());
-        cmd.args([
-            "run",
-            "--config",
-            &self.config,
-            "--alerts",
-            alerts,
-            "--store",
-            &self.path("store.db"),
-            "--progress",
-            "quiet",
-        ])
-        .args(extra)
-        .env("CTO_CACHE_DIR", cache_dir())
-        .env_remove("CTO_PLUGIN");
-        cmd
-    }
-
-    fn run(&self, alerts: &str, extra: &[&str]) -> (i32, Value, String) {
-        let o = self.command(alerts, extra).output().unwrap();
-        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
-        let v: Value = serde_json::from_slice(&o.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}\n{stderr}", String::from_utf8_lossy(&o.stdout)));
-        (o.status.code().unwrap_or(-1), v, stderr)
-    }
-
-    /// Alert id -> how many incidents carry its create marker.
-    fn incidents_per_alert(&self) -> HashMap<String, usize> {
-        let mut m = HashMap::new();
-        for inc in self.sim.incidents() {
-            let id = reference_of(&inc.symptom).expect("a reference line");
-            *m.entry(id).or_default() += 1;
-        }
-        m
-    }
-}
-
 #[test]
 fn recurring_alerts_update_their_open_incident_and_bad_lines_are_rejected_with_numbers() {
-    let r = Run::new(sim());
+    let r = Bench::new();
     let lines = [
         alert_line("a1", "Rule A", "u1"),
         alert_line("a2", "Rule A", "u1"),
@@ -90,7 +24,8 @@ fn recurring_alerts_update_their_open_incident_and_bad_lines_are_rejected_with_n
         alert_line("c1", "Rule C", "u3").replace("\"DLP\"", "\"NotSupported\""),
     ];
     let alerts = write(r.dir.path(), "alerts.jsonl", &(lines.join("\n") + "\n"));
-    let (code, v, stderr) = r.run(&alerts, &["--concurrency", "4"]);
+    let o = r.run(&alerts, &["--concurrency", "4"]);
+    let (code, v, stderr) = (o.code.unwrap_or(-1), o.json(), o.stderr);
     assert_eq!(code, 0, "{stderr}");
     let s = &v["summary"];
     assert_eq!(
@@ -152,7 +87,8 @@ fn recurring_alerts_update_their_open_incident_and_bad_lines_are_rejected_with_n
         "a summary table: {stderr}"
     );
 
-    let (code, v, _) = r.run(&alerts, &[]);
+    let o = r.run(&alerts, &[]);
+    let (code, v, _) = (o.code.unwrap_or(-1), o.json(), o.stderr);
     assert_eq!(code, 0);
     assert_eq!(
         v["summary"]["already_done"], 4,
@@ -162,13 +98,7 @@ fn recurring_alerts_update_their_open_incident_and_bad_lines_are_rejected_with_n
 
     r.sim.set_status(a.number, "Closed");
     let out = Command::new(host_binary())
-        .args([
-            "sync",
-            "--config",
-            &r.config,
-            "--store",
-            &r.path("store.db"),
-        ])
+        .args(["sync", "--config", &r.config, "--store", &r.store()])
         .env("CTO_CACHE_DIR", cache_dir())
         .output()
         .unwrap();
@@ -182,7 +112,8 @@ fn recurring_alerts_update_their_open_incident_and_bad_lines_are_rejected_with_n
         "more.jsonl",
         &(alert_line("a4", "Rule A", "u1") + "\n"),
     );
-    let (_, v, _) = r.run(&more, &[]);
+    let o = r.run(&more, &[]);
+    let (_, v, _) = (o.code.unwrap_or(-1), o.json(), o.stderr);
     assert_eq!(
         v["summary"]["incidents_created"], 1,
         "a recurring alert of a closed task opens a new incident"
@@ -198,7 +129,7 @@ fn many_alerts(dir: &Path, n: usize) -> String {
 
 #[test]
 fn a_run_killed_with_sigkill_resumes_with_no_loss_and_no_duplicate() {
-    let r = Run::new(sim());
+    let r = Bench::new();
     r.sim.set_faults(ivanti_sim::Faults {
         latency_ms: 20,
         jitter_ms: 20,
@@ -209,7 +140,7 @@ fn a_run_killed_with_sigkill_resumes_with_no_loss_and_no_duplicate() {
     let mut kills = 0;
     for round in 0..3 {
         let mut child: Child = r
-            .command(&alerts, &["--concurrency", "16"])
+            .run_command(&alerts, &["--concurrency", "16"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -224,7 +155,8 @@ fn a_run_killed_with_sigkill_resumes_with_no_loss_and_no_duplicate() {
         kills += 1;
     }
     r.sim.set_faults(ivanti_sim::Faults::default());
-    let (code, v, stderr) = r.run(&alerts, &["--concurrency", "16"]);
+    let o = r.run(&alerts, &["--concurrency", "16"]);
+    let (code, v, stderr) = (o.code.unwrap_or(-1), o.json(), o.stderr);
     assert_eq!(code, 0, "{stderr}");
     let per_alert = r.incidents_per_alert();
     assert_eq!(
@@ -255,9 +187,10 @@ fn a_run_killed_with_sigkill_resumes_with_no_loss_and_no_duplicate() {
 
 #[test]
 fn the_quota_guard_stops_new_work_and_a_later_run_resumes() {
-    let r = Run::new(sim());
+    let r = Bench::new();
     let alerts = many_alerts(r.dir.path(), 40);
-    let (code, v, stderr) = r.run(&alerts, &["--concurrency", "2", "--daily-budget", "30"]);
+    let o = r.run(&alerts, &["--concurrency", "2", "--daily-budget", "30"]);
+    let (code, v, stderr) = (o.code.unwrap_or(-1), o.json(), o.stderr);
     assert_eq!(code, 1, "{stderr}");
     let s = &v["summary"];
     assert!(
@@ -275,7 +208,8 @@ fn the_quota_guard_stops_new_work_and_a_later_run_resumes() {
         "the budget was not overspent: {calls:?}\n{s}\n{stderr}"
     );
     assert!(stderr.contains("stopped early"), "{stderr}");
-    let (code, v, _) = r.run(&alerts, &["--daily-budget", "1000"]);
+    let o = r.run(&alerts, &["--daily-budget", "1000"]);
+    let (code, v, _) = (o.code.unwrap_or(-1), o.json(), o.stderr);
     assert_eq!(code, 0);
     assert_eq!(
         v["summary"]["incidents_created"].as_u64().unwrap() + first,
@@ -316,26 +250,15 @@ fn append(path: &Path, from: usize, to: usize) {
     }
 }
 
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn the_component_is_swapped_mid_run_and_a_broken_one_is_refused() {
-    let r = Run::new(sim());
+    let r = Bench::new();
     let plugin: PathBuf = r.dir.path().join("plugin.wasm");
     std::fs::write(&plugin, variant_of_bundled("v1")).unwrap();
     let alerts = r.dir.path().join("follow.jsonl");
     std::fs::write(&alerts, "").unwrap();
     let child = r
-        .command(
+        .run_command(
             alerts.to_str().unwrap(),
             &[
                 "--follow",
@@ -376,10 +299,7 @@ fn the_component_is_swapped_mid_run_and_a_broken_one_is_refused() {
     });
     append(&alerts, 60, 90);
     wait_for("90 incidents", || r.sim.incidents().len() == 90);
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    kill(&child, "INT");
     let out = child.wait_with_output().unwrap();
     reader.join().unwrap();
     let stderr = log.lock().unwrap().clone();

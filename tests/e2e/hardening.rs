@@ -6,221 +6,11 @@
 //! the test instead of hanging it.
 
 use crate::fixtures::*;
-use serde_json::{json, Value};
-use std::collections::HashMap;
+use serde_json::json;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// No command may take longer (a hang or an endless loop fails the test).
-const DEADLINE: Duration = Duration::from_secs(120);
-
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is JSON ({e}): {}\n{}", self.stdout, self.stderr))
-    }
-
-    fn summary(&self) -> Value {
-        self.json()["summary"].clone()
-    }
-
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
-/// Waits for a child within [`DEADLINE`], reading its output meanwhile.
-fn finish(mut child: Child) -> Outcome {
-    let pipe = |r: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut s = Vec::new();
-            if let Some(mut r) = r {
-                let _ = r.read_to_end(&mut s);
-            }
-            String::from_utf8_lossy(&s).into_owned()
-        })
-    };
-    let out = pipe(
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let err = pipe(
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if started.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "cto-host ran past {DEADLINE:?} and was killed; stderr:\n{}",
-                err.join().unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Outcome {
-        code: status.code(),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
-
-fn host() -> Command {
-    let mut cmd = Command::new(host_binary());
-    cmd.env("CTO_CACHE_DIR", cache_dir())
-        .env_remove("CTO_PLUGIN")
-        .env_remove("CTO_LOG")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
-
-fn cto(args: &[&str]) -> Outcome {
-    finish(host().args(args).spawn().unwrap())
-}
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn alert_line(id: &str, name: &str, user: &str) -> String {
-    json!({"id": id, "alertName": name, "alertType": "DLP", "app": "Box", "appCategory": "Cloud Storage",
-           "user": user, "type": "dlp", "timestamp": 1712300811, "rawData": {"severity": "high"}})
-    .to_string()
-}
-
-fn lines(ids: impl IntoIterator<Item = String>) -> String {
-    ids.into_iter()
-        .map(|id| alert_line(&id, &format!("Rule {id}"), "u") + "\n")
-        .collect()
-}
-
-/// A simulated tenant, a folder, a configuration and a store.
-struct Bench {
-    sim: ivanti_sim::Sim,
-    dir: tempfile::TempDir,
-    config: String,
-}
-
-impl Bench {
-    fn new() -> Bench {
-        Bench::with(sim())
-    }
-
-    fn with(sim: ivanti_sim::Sim) -> Bench {
-        let dir = tempfile::tempdir().unwrap();
-        let config = write(
-            dir.path(),
-            "config.json",
-            &basic(&sim, json!({"retry_wait_seconds": 0})).to_string(),
-        );
-        Bench { sim, dir, config }
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.path().join(name).display().to_string()
-    }
-
-    fn file(&self, name: &str, content: &str) -> String {
-        write(self.dir.path(), name, content)
-    }
-
-    fn store(&self) -> String {
-        self.path("store.db")
-    }
-
-    fn run_command(&self, alerts: &str, extra: &[&str]) -> Command {
-        let mut cmd = host();
-        cmd.args(["run", "--config", &self.config, "--alerts", alerts])
-            .args(["--store", &self.store(), "--progress", "quiet"])
-            .args(extra);
-        cmd
-    }
-
-    fn run(&self, alerts: &str, extra: &[&str]) -> Outcome {
-        finish(self.run_command(alerts, extra).spawn().unwrap())
-    }
-
-    /// Alert id -> incidents whose Symptom names it (the default mappings'
-    /// first Symptom line is `Alert ID: <id>`).
-    fn incidents_per_alert(&self) -> HashMap<String, usize> {
-        let mut m = HashMap::new();
-        for inc in self.sim.incidents() {
-            let id = inc
-                .symptom
-                .lines()
-                .find_map(|l| l.strip_prefix("Alert ID: "))
-                .unwrap_or_else(|| panic!("a Symptom names its alert: {}", inc.symptom))
-                .trim()
-                .to_owned();
-            *m.entry(id).or_default() += 1;
-        }
-        m
-    }
-
-    /// Alert id -> outcome, from the store.
-    fn outcomes(&self) -> HashMap<String, String> {
-        let db = rusqlite::Connection::open(self.store()).unwrap();
-        let mut stmt = db.prepare("SELECT alert_id, outcome FROM alerts").unwrap();
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-        rows.collect::<rusqlite::Result<_>>().unwrap()
-    }
-
-    fn rejected_entries(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.path("store.db.rejected.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
-
-fn n(v: &Value) -> u64 {
-    v.as_u64().unwrap_or_else(|| panic!("a count: {v}"))
-}
-
-/// Every alert read is counted once in the summary.
-fn assert_accounted(s: &Value) {
-    let parts = [
-        "rejected",
-        "filtered_out",
-        "already_done",
-        "incidents_created",
-        "incidents_updated",
-        "failed",
-        "left_for_rerun",
-    ];
-    let sum: u64 = parts.iter().map(|p| n(&s[p])).sum();
-    assert_eq!(
-        sum,
-        n(&s["alerts_read"]),
-        "every alert read is accounted for: {s}"
-    );
-}
+use std::process::{Command, Stdio};
 
 fn assert_one_incident_each(b: &Bench, ids: &[String]) {
     let per = b.incidents_per_alert();
@@ -236,15 +26,6 @@ fn assert_one_incident_each(b: &Bench, ids: &[String]) {
         ids.len(),
         "no incident for anything else: {per:?}"
     );
-}
-
-fn kill(child: &Child, signal: &str) {
-    let ok = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -{signal}");
 }
 
 // ---- item 1: two runs on one store ------------------------------------------
@@ -431,33 +212,6 @@ fn echoing_tenant(echoes: &'static str) -> String {
     url
 }
 
-/// Every text of every table of an SQLite file.
-fn sqlite_text(path: &str) -> String {
-    let db = rusqlite::Connection::open(path).unwrap();
-    let tables: Vec<String> = db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
-    let mut out = String::new();
-    for t in tables {
-        let mut stmt = db.prepare(&format!("SELECT * FROM {t}")).unwrap();
-        let cols = stmt.column_count();
-        let mut rows = stmt.query([]).unwrap();
-        while let Some(row) = rows.next().unwrap() {
-            for i in 0..cols {
-                if let Ok(Some(s)) = row.get::<_, Option<String>>(i) {
-                    out.push_str(&s);
-                    out.push('\n');
-                }
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn item_05_a_tenant_echoing_the_password_never_gets_it_into_logs_store_rejected_file_or_summary() {
     // The password's every letter is distinctive: no other output has "hunter".
@@ -525,7 +279,7 @@ fn item_05_a_tenant_echoing_the_password_never_gets_it_into_logs_store_rejected_
         );
         outputs.push((format!("{args:?}"), o.all()));
     }
-    outputs.push(("store".into(), sqlite_text(&store)));
+    outputs.push(("store".into(), sqlite_dump(Path::new(&store))));
     let rejected = std::fs::read_to_string(format!("{store}.rejected.jsonl")).unwrap();
     outputs.push(("rejected file".into(), rejected.clone()));
     let leaks: Vec<String> = outputs
