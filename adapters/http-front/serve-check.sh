@@ -15,13 +15,16 @@
 # picks explicitly.
 #
 # Overrides: IVANTI_WASM (a built Ivanti component), SIM_BIN (a built
-# ivanti-sim), TARGET_DIR (where the root workspace builds; default
-# /tmp/front-ivanti), KEEP=1 (leave the servers running for poking).
+# ivanti-sim), TARGET_DIR (where the root workspace builds; default its own
+# target/), CARGO_TARGET_DIR (where the front and the composer build; default
+# each its own target/), KEEP=1 (leave the servers running for poking).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-TARGET_DIR="${TARGET_DIR:-/tmp/front-ivanti}"
+TARGET_DIR="${TARGET_DIR:-$ROOT/target}"
+FRONT_TARGET="${CARGO_TARGET_DIR:-$HERE/target}"
+COMPOSE_TARGET="${CARGO_TARGET_DIR:-$HERE/../compose/target}"
 BUILD="$HERE/build"
 mkdir -p "$BUILD"
 
@@ -42,11 +45,12 @@ if [ -z "${SIM_BIN:-}" ]; then
     cargo build --manifest-path "$ROOT/Cargo.toml" -p ivanti-sim --target-dir "$TARGET_DIR" -q
     SIM_BIN="$TARGET_DIR/debug/ivanti-sim"
 fi
-cargo build --manifest-path "$HERE/Cargo.toml" --target wasm32-wasip2 --release -q
-FRONT_WASM="$HERE/target/wasm32-wasip2/release/ivanti_http_front.wasm"
-cargo build --manifest-path "$HERE/../compose/Cargo.toml" --release -q
+cargo build --manifest-path "$HERE/Cargo.toml" --target wasm32-wasip2 --release -q \
+    --target-dir "$FRONT_TARGET"
+FRONT_WASM="$FRONT_TARGET/wasm32-wasip2/release/ivanti_http_front.wasm"
+cargo build --manifest-path "$HERE/../compose/Cargo.toml" --release -q --target-dir "$COMPOSE_TARGET"
 COMPOSED="$BUILD/ivanti-http.wasm"
-"$HERE/../compose/target/release/http-front-compose" "$FRONT_WASM" "$IVANTI_WASM" "$COMPOSED"
+"$COMPOSE_TARGET/release/http-front-compose" "$FRONT_WASM" "$IVANTI_WASM" "$COMPOSED"
 
 step "install the hosts (install-hosts.sh)"
 "$HERE/install-hosts.sh"

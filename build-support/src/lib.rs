@@ -3,7 +3,10 @@
 //! bundles or the tests load (the host's and the test components').
 //!
 //! The nested cargo gets its own target dir (sharing the outer one
-//! deadlocks on its lock) and no outer RUSTFLAGS.
+//! deadlocks on its lock) and no outer RUSTFLAGS. That dir is one per
+//! outer target dir (`target/components`), not one per build script run:
+//! every feature set and profile of the outer build reruns the scripts,
+//! and a copy of the component build for each filled CI disks.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,11 +46,18 @@ fn ensure_target() {
 }
 
 /// Builds the component crate at `manifest` (whose library is named
-/// `lib_name`) with the `component` profile into `out/components` and
-/// returns the `.wasm` path.
+/// `lib_name`) with the `component` profile and returns the `.wasm` path.
+/// `out` is the build script's `OUT_DIR`.
 pub fn build(manifest: &Path, lib_name: &str, out: &Path) -> PathBuf {
     ensure_target();
-    let target_dir = out.join("components");
+    // OUT_DIR is <target>/<profile>/build/<crate>-<hash>/out (with a
+    // <triple>/ level more when cross-compiling: then the folder is one
+    // level down, which is still shared by those builds).
+    let target_dir = out
+        .ancestors()
+        .nth(4)
+        .map(|t| t.join("components"))
+        .unwrap_or_else(|| out.join("components"));
     let status = cargo()
         .args([
             "build",
