@@ -221,27 +221,10 @@ impl Runtime {
             HostState::new(outbound, self.options.memory_bytes),
         );
         store.limiter(|s| &mut s.limits);
-        // The component's start code runs under the same deadline as a call.
         let timeout = self.options.call_timeout;
-        store.set_epoch_deadline(crate::instance::deadline_ticks(timeout));
-        store.epoch_deadline_trap();
+        arm_start_deadline(&mut store, timeout);
         let plugin: TicketPlugin =
-            match tokio::time::timeout(timeout, self.pre.instantiate_async(&mut store)).await {
-                Ok(Ok(plugin)) => plugin,
-                Ok(Err(e)) if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) => {
-                    anyhow::bail!(
-                        "the plugin's start code ran past its {} s deadline and was stopped",
-                        timeout.as_secs()
-                    )
-                }
-                Ok(Err(e)) => {
-                    return Err(anyhow::Error::from(e)).context("cannot instantiate the plugin")
-                }
-                Err(_) => anyhow::bail!(
-                    "the plugin's start code did not finish within {} s and was stopped",
-                    timeout.as_secs()
-                ),
-            };
+            start_within(timeout, self.pre.instantiate_async(&mut store)).await?;
         Ok(crate::instance::PluginInstance::new(
             store,
             plugin,
@@ -250,9 +233,102 @@ impl Runtime {
     }
 }
 
+/// The component's start code runs under the same deadline as a call.
+fn arm_start_deadline<T>(store: &mut Store<T>, timeout: Duration) {
+    store.set_epoch_deadline(crate::instance::deadline_ticks(timeout));
+    store.epoch_deadline_trap();
+}
+
+/// Awaits an instantiation (which runs the component's start code): the
+/// epoch deadline armed by [`arm_start_deadline`] stops a loop in guest
+/// code, the wall-clock timeout a start code blocked in the host.
+async fn start_within<T>(
+    timeout: Duration,
+    instantiate: impl std::future::Future<Output = wasmtime::Result<T>>,
+) -> Result<T> {
+    match tokio::time::timeout(timeout, instantiate).await {
+        Ok(Ok(instance)) => Ok(instance),
+        Ok(Err(e)) if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) => {
+            anyhow::bail!(
+                "the plugin's start code ran past its {} s deadline and was stopped",
+                timeout.as_secs()
+            )
+        }
+        Ok(Err(e)) => Err(anyhow::Error::from(e)).context("cannot instantiate the plugin"),
+        Err(_) => anyhow::bail!(
+            "the plugin's start code did not finish within {} s and was stopped",
+            timeout.as_secs()
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A component whose only core module's start function loops forever:
+    /// start code that a plugin author's static initialiser could run.
+    fn looping_start_component() -> Vec<u8> {
+        use wasm_encoder::{
+            BlockType, CodeSection, Component, Function, FunctionSection, InstanceSection, Module,
+            ModuleArg, ModuleSection, StartSection, TypeSection,
+        };
+        let mut types = TypeSection::new();
+        types.ty().function([], []);
+        let mut funcs = FunctionSection::new();
+        funcs.function(0);
+        let mut body = Function::new([]);
+        body.instructions()
+            .loop_(BlockType::Empty)
+            .br(0)
+            .end()
+            .end();
+        let mut code = CodeSection::new();
+        code.function(&body);
+        let mut module = Module::new();
+        module
+            .section(&types)
+            .section(&funcs)
+            .section(&StartSection { function_index: 0 })
+            .section(&code);
+        let mut instances = InstanceSection::new();
+        instances.instantiate(0, Vec::<(&str, ModuleArg)>::new());
+        let mut component = Component::new();
+        component
+            .section(&ModuleSection(&module))
+            .section(&instances);
+        component.finish()
+    }
+
+    #[tokio::test]
+    async fn a_loop_in_start_code_is_stopped_by_the_deadline() {
+        let engine = engine().unwrap();
+        let component =
+            wasmtime::component::Component::new(&engine, looping_start_component()).unwrap();
+        let pre = Linker::<()>::new(&engine)
+            .instantiate_pre(&component)
+            .unwrap();
+        let mut store = Store::new(&engine, ());
+        let timeout = Duration::from_secs(1);
+        arm_start_deadline(&mut store, timeout);
+        let started = Instant::now();
+        let e = start_within(timeout, pre.instantiate_async(&mut store))
+            .await
+            .err()
+            .expect("a start function that never returns fails the instantiation");
+        assert!(
+            e.to_string()
+                .contains("start code ran past its 1 s deadline"),
+            "{e:#}"
+        );
+        // Stopped by the armed deadline, not by a default one of zero.
+        assert!(started.elapsed() >= Duration::from_millis(900));
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
+    }
 
     #[test]
     fn one_engine_per_process() {
