@@ -46,9 +46,9 @@ fn ensure_target() {
 }
 
 /// Builds the component crate at `manifest` (whose library is named
-/// `lib_name`) with the `component` profile and returns the `.wasm` path.
+/// `lib_name`) with cargo profile `profile` and returns the `.wasm` path.
 /// `out` is the build script's `OUT_DIR`.
-pub fn build(manifest: &Path, lib_name: &str, out: &Path) -> PathBuf {
+pub fn build(manifest: &Path, lib_name: &str, profile: &str, out: &Path) -> PathBuf {
     ensure_target();
     // OUT_DIR is <target>/<profile>/build/<crate>-<hash>/out (with a
     // <triple>/ level more when cross-compiling: then the folder is one
@@ -62,7 +62,7 @@ pub fn build(manifest: &Path, lib_name: &str, out: &Path) -> PathBuf {
         .args([
             "build",
             "--profile",
-            "component",
+            profile,
             "--target",
             TARGET,
             "--manifest-path",
@@ -79,7 +79,7 @@ pub fn build(manifest: &Path, lib_name: &str, out: &Path) -> PathBuf {
     );
     let wasm = target_dir
         .join(TARGET)
-        .join("component")
+        .join(profile)
         .join(format!("{lib_name}.wasm"));
     assert!(
         wasm.exists(),
