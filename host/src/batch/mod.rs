@@ -99,30 +99,6 @@ struct Ctx {
     fatal: Mutex<Option<anyhow::Error>>,
 }
 
-fn reason(f: &Failure) -> String {
-    match f {
-        Failure::Sandbox(_) => "sandbox".into(),
-        Failure::Plugin(e) => match e {
-            api::Error::InvalidConfiguration(_) => "invalid-configuration".into(),
-            api::Error::InvalidInput(_) => "invalid-input".into(),
-            api::Error::Unauthorized(_) => "unauthorized".into(),
-            api::Error::Forbidden(_) => "forbidden".into(),
-            api::Error::NotFound(_) => "not-found".into(),
-            api::Error::RateLimited(_) => "rate-limited".into(),
-            api::Error::Rejected(r) => format!(
-                "rejected {}{}",
-                r.status,
-                r.code
-                    .as_deref()
-                    .map(|c| format!(" {c}"))
-                    .unwrap_or_default()
-            ),
-            api::Error::Transport(_) => "transport".into(),
-            api::Error::BadResponse(_) => "bad-response".into(),
-        },
-    }
-}
-
 /// A tenant rate limit asking for a longer wait than this stops the run
 /// (a later run resumes) instead of failing every remaining alert.
 const STOP_ON_RETRY_AFTER_SECS: u32 = 300;
@@ -196,7 +172,7 @@ impl Ctx {
             self.leave();
             return Ok(());
         }
-        let why = reason(f);
+        let why = f.reason();
         self.store
             .failed(&job.alert.alert.id, &job.key, &why, &f.to_string())?;
         self.counters.failed.fetch_add(1, Ordering::Relaxed);
