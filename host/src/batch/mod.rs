@@ -24,7 +24,7 @@ use crate::queue::{self, Queue};
 use crate::render;
 use crate::report::Redactor;
 use crate::store_lock::StoreLock;
-use crate::task_db::TaskDb;
+use crate::task_db::{Outcome, TaskDb};
 use anyhow::{Context, Result};
 use cto_runtime::bindings::api::{self, Task, TaskState};
 use cto_runtime::instance::Failure;
@@ -202,7 +202,7 @@ impl Ctx {
         interrupted: bool,
     ) -> Result<Result<Task, Failure>> {
         let a = &job.alert;
-        self.store.begin(&a.alert.id, &job.key, "creating", None)?;
+        self.store.creating(&a.alert.id, &job.key)?;
         let values = render::mappings(&self.queue.create, a).values;
         if interrupted {
             match lease.session.find_created(&a.alert, &values).await {
@@ -221,10 +221,7 @@ impl Ctx {
         let _busy = self.busy.acquire().await.expect("never closed");
         let id = &job.alert.alert.id;
         let row = self.store.alert(id)?;
-        if row
-            .as_ref()
-            .is_some_and(|r| r.outcome == "created" || r.outcome == "updated")
-        {
+        if row.as_ref().is_some_and(|r| r.outcome.is_done()) {
             self.counters.skipped.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
@@ -241,7 +238,7 @@ impl Ctx {
         // incident before treating the alert as new.
         let failed_create = row
             .as_ref()
-            .is_some_and(|r| r.outcome == "failed" && r.task_id.is_none());
+            .is_some_and(|r| matches!(r.outcome, Outcome::Failed { .. }) && r.task_id.is_none());
         if failed_create {
             let values = render::mappings(&self.queue.create, &job.alert).values;
             let found = lease.session.find_created(&job.alert.alert, &values).await;
@@ -259,7 +256,7 @@ impl Ctx {
                 return self.flush_calls();
             }
         }
-        let interrupted = row.is_some_and(|r| r.outcome == "creating");
+        let interrupted = row.is_some_and(|r| r.outcome == Outcome::Creating);
         let open = if interrupted {
             None
         } else {
@@ -267,8 +264,7 @@ impl Ctx {
         };
         let outcome = match open {
             Some(open) => {
-                self.store
-                    .begin(id, &job.key, "updating", Some(&open.task.id))?;
+                self.store.updating(id, &job.key, &open.task.id)?;
                 let values = render::mappings(&self.queue.dedup, &job.alert).values;
                 match lease
                     .session
