@@ -26,7 +26,7 @@ use crate::report::Redactor;
 use crate::store_lock::StoreLock;
 use crate::task_db::{Outcome, TaskDb};
 use anyhow::{Context, Result};
-use cto_runtime::bindings::api::{self, Task, TaskState};
+use cto_runtime::bindings::api::{self, FieldValue, Task, TaskState};
 use cto_runtime::instance::Failure;
 use cto_runtime::runtime::Runtime;
 use cto_runtime::session::PluginConfig;
@@ -72,9 +72,14 @@ pub struct RunOptions {
     pub config_path: Option<PathBuf>,
 }
 
+/// An alert admitted to the run, with what it sends.
 struct Job {
     alert: ParsedAlert,
     key: String,
+    /// The queue's create mappings (also what `find-created` matches).
+    create: Vec<FieldValue>,
+    /// The queue's dedup mappings, sent when it updates an open task.
+    update: Vec<FieldValue>,
 }
 
 struct Ctx {
@@ -203,9 +208,8 @@ impl Ctx {
     ) -> Result<Result<Task, Failure>> {
         let a = &job.alert;
         self.store.creating(&a.alert.id, &job.key)?;
-        let values = render::mappings(&self.queue.create, a).values;
         if interrupted {
-            match lease.session.find_created(&a.alert, &values).await {
+            match lease.session.find_created(&a.alert, &job.create).await {
                 Ok(Some(task)) => return Ok(Ok(task)),
                 Ok(None) => {}
                 Err(f) => return Ok(Err(f)),
@@ -213,7 +217,7 @@ impl Ctx {
         }
         Ok(lease
             .session
-            .create(&a.alert, &values, &self.queue.name)
+            .create(&a.alert, &job.create, &self.queue.name)
             .await)
     }
 
@@ -240,8 +244,10 @@ impl Ctx {
             .as_ref()
             .is_some_and(|r| matches!(r.outcome, Outcome::Failed { .. }) && r.task_id.is_none());
         if failed_create {
-            let values = render::mappings(&self.queue.create, &job.alert).values;
-            let found = lease.session.find_created(&job.alert.alert, &values).await;
+            let found = lease
+                .session
+                .find_created(&job.alert.alert, &job.create)
+                .await;
             if !matches!(found, Ok(None)) {
                 let unsent = lease.session.instance.unsent_streak() > 0;
                 self.pool.give(lease);
@@ -265,10 +271,9 @@ impl Ctx {
         let outcome = match open {
             Some(open) => {
                 self.store.updating(id, &job.key, &open.task.id)?;
-                let values = render::mappings(&self.queue.dedup, &job.alert).values;
                 match lease
                     .session
-                    .update(&open.task, &job.alert.alert, &values)
+                    .update(&open.task, &job.alert.alert, &job.update)
                     .await
                 {
                     Ok(t) if t.state == TaskState::Deleted => {
@@ -486,10 +491,10 @@ async fn feed(
                 continue;
             }
         };
+        // Rendered once: the unit sends these values.
         let mut unknown = Vec::new();
-        for m in ctx.queue.create.iter().chain(&ctx.queue.dedup) {
-            render::template(&m.custom_message, &alert, &mut unknown);
-        }
+        let create = render::values(&ctx.queue.create, &alert, &mut unknown);
+        let update = render::values(&ctx.queue.dedup, &alert, &mut unknown);
         if !unknown.is_empty() {
             let names = unknown
                 .iter()
@@ -534,7 +539,12 @@ async fn feed(
             break;
         }
         let key = opts.dedup.of(&alert);
-        ctx.dispatch(Job { alert, key });
+        ctx.dispatch(Job {
+            alert,
+            key,
+            create,
+            update,
+        });
         if probe {
             // The probe's result decides whether the tenant is back.
             ctx.wait_idle().await?;
