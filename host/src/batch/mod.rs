@@ -24,14 +24,14 @@ use crate::queue::{self, Queue};
 use crate::render;
 use crate::report::Redactor;
 use crate::store_lock::StoreLock;
-use crate::task_db::{Outcome, TaskDb};
+use crate::task_db::{AlertRow, Outcome, TaskDb};
 use anyhow::{Context, Result};
 use cto_runtime::bindings::api::{self, FieldValue, Task, TaskState};
 use cto_runtime::instance::Failure;
 use cto_runtime::runtime::Runtime;
 use cto_runtime::session::PluginConfig;
 use input::{Line, Lines, Rejected, Source};
-use pool::Pool;
+use pool::{Lease, Pool};
 use reach::Reach;
 use select::{DedupKey, Rule};
 use signals::Stopper;
@@ -104,6 +104,15 @@ struct Ctx {
     fatal: Mutex<Option<anyhow::Error>>,
 }
 
+/// What the tenant did for a unit.
+enum Done {
+    Created(Task),
+    Updated(Task),
+}
+
+/// The plugin's answer to a unit.
+type Answer = Result<Done, Failure>;
+
 /// A tenant rate limit asking for a longer wait than this stops the run
 /// (a later run resumes) instead of failing every remaining alert.
 const STOP_ON_RETRY_AFTER_SECS: u32 = 300;
@@ -166,6 +175,128 @@ impl Ctx {
         self.store.record_calls(total.saturating_sub(before))
     }
 
+    async fn process(&self, job: &Job) -> Result<()> {
+        let _busy = self.busy.acquire().await.expect("never closed");
+        let row = self.store.alert(&job.alert.alert.id)?;
+        if row.as_ref().is_some_and(|r| r.outcome.is_done()) {
+            self.counters.skipped.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        if self.is_stopped() {
+            self.leave();
+            return Ok(());
+        }
+        let mut lease = match self.pool.take().await {
+            Ok(l) => l,
+            Err(f) => return self.fail(job, &f, false),
+        };
+        let answer = match self.recover(&mut lease, job, row.as_ref()).await? {
+            Some(answer) => answer,
+            None => self.fresh(&mut lease, job).await?,
+        };
+        let unsent = lease.session.instance.unsent_streak() > 0;
+        self.pool.give(lease);
+        self.record(job, answer, unsent)?;
+        self.flush_calls()
+    }
+
+    /// Lost-create recovery, all of it. A create may have reached the
+    /// tenant without the store hearing back: the run stopped while the
+    /// row said `creating`, or the create failed (an unreadable or lost
+    /// answer, a call past its deadline) before a task was recorded. The
+    /// plugin looks for that incident before anything is posted, so none
+    /// is made twice.
+    ///
+    /// An interrupted create had already chosen to create, so it does when
+    /// nothing is found; after a failure the alert is new again (`None`,
+    /// as for a row with no such create) and may update its key's open task.
+    async fn recover(
+        &self,
+        lease: &mut Lease,
+        job: &Job,
+        row: Option<&AlertRow>,
+    ) -> Result<Option<Answer>> {
+        let interrupted = match row {
+            Some(AlertRow {
+                outcome: Outcome::Creating,
+                ..
+            }) => true,
+            Some(AlertRow {
+                outcome: Outcome::Failed { .. },
+                task_id: None,
+                ..
+            }) => false,
+            _ => return Ok(None),
+        };
+        if interrupted {
+            self.store.creating(&job.alert.alert.id, &job.key)?;
+        }
+        Ok(
+            match lease
+                .session
+                .find_created(&job.alert.alert, &job.create)
+                .await
+            {
+                Ok(Some(task)) => Some(Ok(Done::Created(task))),
+                Ok(None) if interrupted => Some(self.send_create(lease, job).await),
+                Ok(None) => None,
+                Err(f) => Some(Err(f)),
+            },
+        )
+    }
+
+    /// An alert with no create to recover: it updates its key's open task
+    /// (within the dedup window), or creates an incident.
+    async fn fresh(&self, lease: &mut Lease, job: &Job) -> Result<Answer> {
+        let Some(open) = self.store.open_task(&job.key, self.window)? else {
+            return self.create(lease, job).await;
+        };
+        self.store
+            .updating(&job.alert.alert.id, &job.key, &open.task.id)?;
+        match lease
+            .session
+            .update(&open.task, &job.alert.alert, &job.update)
+            .await
+        {
+            Ok(t) if t.state == TaskState::Deleted => {
+                // The incident is gone from the tenant: this alert starts a new one.
+                self.store.close(&t.id, TaskState::Deleted)?;
+                self.create(lease, job).await
+            }
+            Ok(t) => Ok(Ok(Done::Updated(t))),
+            Err(f) => Ok(Err(f)),
+        }
+    }
+
+    async fn create(&self, lease: &mut Lease, job: &Job) -> Result<Answer> {
+        self.store.creating(&job.alert.alert.id, &job.key)?;
+        Ok(self.send_create(lease, job).await)
+    }
+
+    async fn send_create(&self, lease: &mut Lease, job: &Job) -> Answer {
+        lease
+            .session
+            .create(&job.alert.alert, &job.create, &self.queue.name)
+            .await
+            .map(Done::Created)
+    }
+
+    fn record(&self, job: &Job, answer: Answer, unsent: bool) -> Result<()> {
+        let id = &job.alert.alert.id;
+        match answer {
+            Ok(Done::Created(task)) => {
+                self.store.created(id, &job.key, &task)?;
+                self.counters.created.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Done::Updated(task)) => {
+                self.store.updated(id, &task)?;
+                self.counters.updated.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(f) => self.fail(job, &f, unsent)?,
+        }
+        Ok(())
+    }
+
     /// Records a failed unit. `unsent`: the instance's last request never
     /// left (the connection failed), so a transport failure means the
     /// tenant was not reached: the alert stays pending for a rerun (its
@@ -198,114 +329,6 @@ impl Ctx {
             self.stop(format!("{f}; {next}"));
         }
         Ok(())
-    }
-
-    async fn create(
-        &self,
-        lease: &mut pool::Lease,
-        job: &Job,
-        interrupted: bool,
-    ) -> Result<Result<Task, Failure>> {
-        let a = &job.alert;
-        self.store.creating(&a.alert.id, &job.key)?;
-        if interrupted {
-            match lease.session.find_created(&a.alert, &job.create).await {
-                Ok(Some(task)) => return Ok(Ok(task)),
-                Ok(None) => {}
-                Err(f) => return Ok(Err(f)),
-            }
-        }
-        Ok(lease
-            .session
-            .create(&a.alert, &job.create, &self.queue.name)
-            .await)
-    }
-
-    async fn process(&self, job: &Job) -> Result<()> {
-        let _busy = self.busy.acquire().await.expect("never closed");
-        let id = &job.alert.alert.id;
-        let row = self.store.alert(id)?;
-        if row.as_ref().is_some_and(|r| r.outcome.is_done()) {
-            self.counters.skipped.fetch_add(1, Ordering::Relaxed);
-            return Ok(());
-        }
-        if self.is_stopped() {
-            self.leave();
-            return Ok(());
-        }
-        let mut lease = match self.pool.take().await {
-            Ok(l) => l,
-            Err(f) => return self.fail(job, &f, false),
-        };
-        // A create that failed may have reached the tenant all the same (an
-        // unreadable or lost answer, a call past its deadline): look for its
-        // incident before treating the alert as new.
-        let failed_create = row
-            .as_ref()
-            .is_some_and(|r| matches!(r.outcome, Outcome::Failed { .. }) && r.task_id.is_none());
-        if failed_create {
-            let found = lease
-                .session
-                .find_created(&job.alert.alert, &job.create)
-                .await;
-            if !matches!(found, Ok(None)) {
-                let unsent = lease.session.instance.unsent_streak() > 0;
-                self.pool.give(lease);
-                match found {
-                    Ok(Some(task)) => {
-                        self.store.created(id, &job.key, &task)?;
-                        self.counters.created.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(f) => self.fail(job, &f, unsent)?,
-                    Ok(None) => {}
-                }
-                return self.flush_calls();
-            }
-        }
-        let interrupted = row.is_some_and(|r| r.outcome == Outcome::Creating);
-        let open = if interrupted {
-            None
-        } else {
-            self.store.open_task(&job.key, self.window)?
-        };
-        let outcome = match open {
-            Some(open) => {
-                self.store.updating(id, &job.key, &open.task.id)?;
-                match lease
-                    .session
-                    .update(&open.task, &job.alert.alert, &job.update)
-                    .await
-                {
-                    Ok(t) if t.state == TaskState::Deleted => {
-                        // The incident is gone from the tenant: this alert starts a new one.
-                        self.store.close(&t.id, TaskState::Deleted)?;
-                        self.create(&mut lease, job, false)
-                            .await?
-                            .map(|t| (t, true))
-                    }
-                    Ok(t) => Ok((t, false)),
-                    Err(f) => Err(f),
-                }
-            }
-            None => self
-                .create(&mut lease, job, interrupted)
-                .await?
-                .map(|t| (t, true)),
-        };
-        let unsent = lease.session.instance.unsent_streak() > 0;
-        self.pool.give(lease);
-        match outcome {
-            Ok((task, true)) => {
-                self.store.created(id, &job.key, &task)?;
-                self.counters.created.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok((task, false)) => {
-                self.store.updated(id, &task)?;
-                self.counters.updated.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(f) => self.fail(job, &f, unsent)?,
-        }
-        self.flush_calls()
     }
 
     /// Runs the jobs of one dedup key in arrival order.
