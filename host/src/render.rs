@@ -70,11 +70,24 @@ pub fn template(text: &str, alert: &ParsedAlert, unknown: &mut Vec<String>) -> S
 /// Renders every mapping of a queue.
 pub fn mappings(mappings: &[Mapping], alert: &ParsedAlert) -> Rendered {
     let mut r = Rendered::default();
-    for m in mappings {
-        let v = template(&m.custom_message, alert, &mut r.unknown);
-        r.values.push((m.destination_field.clone(), v));
-    }
+    r.values = values(mappings, alert, &mut r.unknown);
     r
+}
+
+/// Renders mappings, adding their unknown placeholders to `unknown`
+/// (so several lists of one alert report each name once).
+pub fn values(
+    mappings: &[Mapping],
+    alert: &ParsedAlert,
+    unknown: &mut Vec<String>,
+) -> Vec<FieldValue> {
+    mappings
+        .iter()
+        .map(|m| {
+            let v = template(&m.custom_message, alert, unknown);
+            (m.destination_field.clone(), v)
+        })
+        .collect()
 }
 
 #[cfg(test)]

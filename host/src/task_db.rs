@@ -11,6 +11,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::Mutex;
 
+mod outcome;
+pub use outcome::Outcome;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS alerts (
     alert_id   TEXT PRIMARY KEY,
@@ -52,7 +55,7 @@ pub fn now() -> i64 {
 /// What the store remembers of an alert.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertRow {
-    pub outcome: String,
+    pub outcome: Outcome,
     pub task_id: Option<String>,
     pub attempts: i64,
 }
@@ -144,28 +147,44 @@ impl TaskDb {
     }
 
     pub fn alert(&self, alert_id: &str) -> Result<Option<AlertRow>> {
-        Ok(self
+        let row = self
             .conn()
             .query_row(
-                "SELECT outcome, task_id, attempts FROM alerts WHERE alert_id = ?1",
+                "SELECT outcome, reason, task_id, attempts FROM alerts WHERE alert_id = ?1",
                 [alert_id],
-                |r| {
-                    Ok(AlertRow {
-                        outcome: r.get(0)?,
-                        task_id: r.get(1)?,
-                        attempts: r.get(2)?,
-                    })
-                },
+                |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
-            .optional()?)
+            .optional()?;
+        let Some((outcome, reason, task_id, attempts)) = row else {
+            return Ok(None);
+        };
+        let outcome = Outcome::from_columns(&outcome, reason).map_err(|e| {
+            crate::report::input(format!(
+                "the task store's row for alert {alert_id} has {e}: give a store written by this cto-host"
+            ))
+        })?;
+        Ok(Some(AlertRow {
+            outcome,
+            task_id,
+            attempts,
+        }))
     }
 
-    /// Records that work on an alert starts (`creating` or `updating`).
-    pub fn begin(
+    /// Recorded before a create is sent: see `Outcome::Creating`.
+    pub fn creating(&self, alert_id: &str, key: &str) -> Result<()> {
+        self.begin(alert_id, key, Outcome::Creating, None)
+    }
+
+    /// Recorded before an update of `task_id` is sent.
+    pub fn updating(&self, alert_id: &str, key: &str, task_id: &str) -> Result<()> {
+        self.begin(alert_id, key, Outcome::Updating, Some(task_id))
+    }
+
+    fn begin(
         &self,
         alert_id: &str,
         key: &str,
-        outcome: &str,
+        outcome: Outcome,
         task_id: Option<&str>,
     ) -> Result<()> {
         self.conn().execute(
@@ -187,7 +206,10 @@ impl TaskDb {
              ON CONFLICT(task_id) DO UPDATE SET state = ?4, status = ?5, assignee = ?6, link = ?7, updated_at = ?8, open = ?9",
             params![task.id, alert_id, key, state_name(task.state), task.status, task.assignee, task.link, t, is_open(task.state)],
         )?;
-        tx.execute("UPDATE alerts SET outcome = 'created', task_id = ?2, updated_at = ?3 WHERE alert_id = ?1", params![alert_id, task.id, t])?;
+        tx.execute(
+            "UPDATE alerts SET outcome = ?4, task_id = ?2, updated_at = ?3 WHERE alert_id = ?1",
+            params![alert_id, task.id, t, Outcome::Created],
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -198,7 +220,10 @@ impl TaskDb {
         let tx = conn.transaction()?;
         let t = now();
         Self::apply(&tx, task, t)?;
-        tx.execute("UPDATE alerts SET outcome = 'updated', task_id = ?2, updated_at = ?3 WHERE alert_id = ?1", params![alert_id, task.id, t])?;
+        tx.execute(
+            "UPDATE alerts SET outcome = ?4, task_id = ?2, updated_at = ?3 WHERE alert_id = ?1",
+            params![alert_id, task.id, t, Outcome::Updated],
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -220,11 +245,15 @@ impl TaskDb {
         Ok(())
     }
 
+    /// The alert failed; a row it had keeps its task id and attempts.
     pub fn failed(&self, alert_id: &str, key: &str, reason: &str, error: &str) -> Result<()> {
+        let outcome = Outcome::Failed {
+            reason: reason.to_owned(),
+        };
         self.conn().execute(
-            "INSERT INTO alerts (alert_id, dedup_key, outcome, error, reason, attempts, updated_at) VALUES (?1, ?2, 'failed', ?3, ?4, 1, ?5)
-             ON CONFLICT(alert_id) DO UPDATE SET outcome = 'failed', error = ?3, reason = ?4, updated_at = ?5",
-            params![alert_id, key, error, reason, now()],
+            "INSERT INTO alerts (alert_id, dedup_key, outcome, error, reason, attempts, updated_at) VALUES (?1, ?2, ?6, ?3, ?4, 1, ?5)
+             ON CONFLICT(alert_id) DO UPDATE SET outcome = ?6, error = ?3, reason = ?4, updated_at = ?5",
+            params![alert_id, key, error, reason, now(), outcome],
         )?;
         Ok(())
     }
@@ -346,13 +375,13 @@ mod tests {
     fn an_alert_goes_from_creating_to_created_and_its_task_is_open() {
         let dir = tempfile::tempdir().unwrap();
         let s = TaskDb::open(&dir.path().join("s.db")).unwrap();
-        s.begin("a1", "k", "creating", None).unwrap();
-        assert_eq!(s.alert("a1").unwrap().unwrap().outcome, "creating");
+        s.creating("a1", "k").unwrap();
+        assert_eq!(s.alert("a1").unwrap().unwrap().outcome, Outcome::Creating);
         s.created("a1", "k", &task("1|X", TaskState::New)).unwrap();
         assert_eq!(
             s.alert("a1").unwrap().unwrap(),
             AlertRow {
-                outcome: "created".into(),
+                outcome: Outcome::Created,
                 task_id: Some("1|X".into()),
                 attempts: 1
             }
@@ -379,6 +408,29 @@ mod tests {
         let s = TaskDb::open(&path).unwrap();
         assert_eq!(s.calls_last_day().unwrap(), 5);
         assert_eq!(s.outcomes().unwrap(), vec![("failed".to_string(), 1)]);
+        assert_eq!(
+            s.alert("a2").unwrap().unwrap().outcome,
+            Outcome::Failed {
+                reason: "rate-limited".into()
+            }
+        );
+    }
+
+    #[test]
+    fn an_outcome_this_host_does_not_know_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = TaskDb::open(&dir.path().join("s.db")).unwrap();
+        s.conn()
+            .execute(
+                "INSERT INTO alerts (alert_id, dedup_key, outcome, attempts, updated_at) VALUES ('a3', 'k', 'posted', 1, 0)",
+                [],
+            )
+            .unwrap();
+        let e = s.alert("a3").expect_err("refused");
+        assert!(
+            format!("{e:#}").contains("alert a3 has the outcome 'posted'"),
+            "{e:#}"
+        );
     }
 
     #[test]
@@ -439,7 +491,7 @@ mod tests {
         }
         assert_eq!(store_check::inspect(&path).unwrap(), Kind::Unversioned);
         let s = TaskDb::open(&path).unwrap();
-        assert_eq!(s.alert("a").unwrap().unwrap().outcome, "created");
+        assert_eq!(s.alert("a").unwrap().unwrap().outcome, Outcome::Created);
         assert!(!s.rejection_recorded("k1").unwrap());
         s.record_rejection("k1").unwrap();
         assert!(s.rejection_recorded("k1").unwrap());

@@ -6,6 +6,7 @@ use crate::bindings::api::{self, Alert, Configuration, FieldValue, Task};
 use crate::bindings::TicketPlugin;
 use crate::runtime::EPOCH_TICK;
 use crate::state::HostState;
+use serde_json::{json, Value};
 use std::time::Duration;
 use wasmtime::component::ResourceAny;
 use wasmtime::{Store, Trap};
@@ -21,31 +22,107 @@ pub enum Failure {
 
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe().message)
+    }
+}
+
+impl Failure {
+    /// JSON's `kind`, and what batch failure reasons start with.
+    pub fn kind(&self) -> &'static str {
+        self.describe().kind
+    }
+
+    /// What a batch run counts its failures by: the kind, and for a
+    /// rejection its status and code (each needs a different fix).
+    pub fn reason(&self) -> String {
         match self {
-            Failure::Plugin(e) => write!(f, "{}", plugin_error_message(e)),
-            Failure::Sandbox(m) => f.write_str(m),
+            Failure::Plugin(api::Error::Rejected(r)) => format!(
+                "{} {}{}",
+                self.kind(),
+                r.status,
+                r.code
+                    .as_deref()
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default()
+            ),
+            _ => self.kind().to_owned(),
         }
+    }
+
+    /// `{"kind": ..., <the kind's own fields>, "message": ...}`.
+    pub fn to_json(&self) -> Value {
+        let d = self.describe();
+        let mut object = serde_json::Map::new();
+        object.insert("kind".into(), json!(d.kind));
+        object.extend(d.fields.into_iter().map(|(k, v)| (k.to_owned(), v)));
+        object.insert("message".into(), json!(d.message));
+        Value::Object(object)
+    }
+
+    fn describe(&self) -> Described {
+        match self {
+            Failure::Plugin(e) => describe(e),
+            Failure::Sandbox(m) => Described {
+                kind: "sandbox",
+                message: m.clone(),
+                fields: vec![],
+            },
+        }
+    }
+}
+
+/// A failure as users see it: every sentence, JSON object and failure
+/// reason is made from this one reading of the variant.
+struct Described {
+    kind: &'static str,
+    message: String,
+    /// Shown in JSON between `kind` and `message`.
+    fields: Vec<(&'static str, Value)>,
+}
+
+fn describe(e: &api::Error) -> Described {
+    use api::Error as E;
+    let problem = |p: &api::FieldProblem| vec![("step", json!(p.step)), ("field", json!(p.field))];
+    let (kind, message, fields) = match e {
+        E::InvalidConfiguration(p) => (
+            "invalid-configuration",
+            format!(
+                "invalid configuration: {}.{}: {}",
+                p.step, p.field, p.message
+            ),
+            problem(p),
+        ),
+        E::InvalidInput(p) => (
+            "invalid-input",
+            format!("invalid input: {}.{}: {}", p.step, p.field, p.message),
+            problem(p),
+        ),
+        E::Unauthorized(m) => ("unauthorized", format!("unauthorized: {m}"), vec![]),
+        E::Forbidden(m) => ("forbidden", format!("forbidden: {m}"), vec![]),
+        E::NotFound(m) => ("not-found", format!("not found: {m}"), vec![]),
+        E::RateLimited(r) => (
+            "rate-limited",
+            format!("rate limited: {}", r.message),
+            vec![("retry_after_seconds", json!(r.retry_after_seconds))],
+        ),
+        E::Rejected(r) => (
+            "rejected",
+            format!("rejected: {}", r.message),
+            vec![("status", json!(r.status)), ("code", json!(r.code))],
+        ),
+        E::Transport(m) => ("transport", format!("transport: {m}"), vec![]),
+        E::BadResponse(m) => ("bad-response", format!("bad response: {m}"), vec![]),
+    };
+    Described {
+        kind,
+        message,
+        fields,
     }
 }
 
 /// The sentence for a plugin's typed error: its kind, then its message.
 pub fn plugin_error_message(e: &api::Error) -> String {
-    match e {
-        api::Error::InvalidConfiguration(p) => format!(
-            "invalid configuration: {}.{}: {}",
-            p.step, p.field, p.message
-        ),
-        api::Error::InvalidInput(p) => {
-            format!("invalid input: {}.{}: {}", p.step, p.field, p.message)
-        }
-        api::Error::Unauthorized(m) => format!("unauthorized: {m}"),
-        api::Error::Forbidden(m) => format!("forbidden: {m}"),
-        api::Error::NotFound(m) => format!("not found: {m}"),
-        api::Error::RateLimited(r) => format!("rate limited: {}", r.message),
-        api::Error::Rejected(r) => format!("rejected: {}", r.message),
-        api::Error::Transport(m) => format!("transport: {m}"),
-        api::Error::BadResponse(m) => format!("bad response: {m}"),
-    }
+    describe(e).message
 }
 
 pub struct PluginInstance {
@@ -243,5 +320,52 @@ impl PluginInstance {
 
     pub async fn calls_made(&mut self, session: ResourceAny) -> Result<u64, Failure> {
         call!(self, |g, s| g.session().call_calls_made(s, session))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(f: Failure) -> (String, String, String) {
+        (f.to_string(), f.reason(), f.to_json().to_string())
+    }
+
+    #[test]
+    fn one_reading_gives_the_sentence_the_reason_and_the_json() {
+        let rejected = Failure::Plugin(api::Error::Rejected(api::Rejection {
+            status: 422,
+            code: Some("E1".into()),
+            message: "no such category".into(),
+        }));
+        assert_eq!(
+            text(rejected),
+            (
+                "rejected: no such category".into(),
+                "rejected 422 E1".into(),
+                r#"{"kind":"rejected","status":422,"code":"E1","message":"rejected: no such category"}"#.into()
+            )
+        );
+        let config = Failure::Plugin(api::Error::InvalidConfiguration(api::FieldProblem {
+            step: "auth".into(),
+            field: "url".into(),
+            message: "not https".into(),
+        }));
+        assert_eq!(
+            text(config),
+            (
+                "invalid configuration: auth.url: not https".into(),
+                "invalid-configuration".into(),
+                r#"{"kind":"invalid-configuration","step":"auth","field":"url","message":"invalid configuration: auth.url: not https"}"#.into()
+            )
+        );
+        assert_eq!(
+            text(Failure::Sandbox("stopped".into())),
+            (
+                "stopped".into(),
+                "sandbox".into(),
+                r#"{"kind":"sandbox","message":"stopped"}"#.into()
+            )
+        );
     }
 }

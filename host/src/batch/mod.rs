@@ -11,6 +11,9 @@
 //! One run per store (an OS lock beside it), and one unit per alert id at
 //! a time: an id is processed once per store, whatever its content.
 
+mod ctx;
+mod dispatch;
+mod feed;
 pub mod input;
 pub mod pool;
 pub mod progress;
@@ -18,29 +21,26 @@ pub mod reach;
 pub mod select;
 pub mod signals;
 pub mod summary;
+mod unit;
 
-use crate::alert::{self, ParsedAlert};
 use crate::queue::{self, Queue};
-use crate::render;
 use crate::report::Redactor;
 use crate::store_lock::StoreLock;
 use crate::task_db::TaskDb;
-use anyhow::{Context, Result};
-use cto_runtime::bindings::api::{self, Task, TaskState};
+use anyhow::Result;
 use cto_runtime::instance::Failure;
 use cto_runtime::runtime::Runtime;
 use cto_runtime::session::PluginConfig;
-use input::{Line, Lines, Rejected, Source};
+use ctx::Ctx;
+use feed::feed;
+use input::{Lines, Rejected, Source};
 use pool::Pool;
-use reach::Reach;
 use select::{DedupKey, Rule};
 use signals::Stopper;
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::sync::Semaphore;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub use summary::{peak_rss_kib, Counters, Summary};
 
@@ -72,328 +72,6 @@ pub struct RunOptions {
     pub config_path: Option<PathBuf>,
 }
 
-struct Job {
-    alert: ParsedAlert,
-    key: String,
-}
-
-struct Ctx {
-    store: TaskDb,
-    pool: Arc<Pool>,
-    queue: Queue,
-    window: Option<u64>,
-    counters: Arc<Counters>,
-    busy: Semaphore,
-    admitted: Arc<Semaphore>,
-    admitted_total: u32,
-    keyed: Mutex<HashMap<String, VecDeque<Job>>>,
-    /// Alert ids queued or being processed: a second line with the same id
-    /// is never processed beside the first (it is "already done").
-    ids: Mutex<HashSet<String>>,
-    stopper: Arc<Stopper>,
-    stopped: Mutex<Option<String>>,
-    redactor: Redactor,
-    reach: Reach,
-    calls_flushed: AtomicU64,
-    calls_at_start: u64,
-    fatal: Mutex<Option<anyhow::Error>>,
-}
-
-fn reason(f: &Failure) -> String {
-    match f {
-        Failure::Sandbox(_) => "sandbox".into(),
-        Failure::Plugin(e) => match e {
-            api::Error::InvalidConfiguration(_) => "invalid-configuration".into(),
-            api::Error::InvalidInput(_) => "invalid-input".into(),
-            api::Error::Unauthorized(_) => "unauthorized".into(),
-            api::Error::Forbidden(_) => "forbidden".into(),
-            api::Error::NotFound(_) => "not-found".into(),
-            api::Error::RateLimited(_) => "rate-limited".into(),
-            api::Error::Rejected(r) => format!(
-                "rejected {}{}",
-                r.status,
-                r.code
-                    .as_deref()
-                    .map(|c| format!(" {c}"))
-                    .unwrap_or_default()
-            ),
-            api::Error::Transport(_) => "transport".into(),
-            api::Error::BadResponse(_) => "bad-response".into(),
-        },
-    }
-}
-
-/// A tenant rate limit asking for a longer wait than this stops the run
-/// (a later run resumes) instead of failing every remaining alert.
-const STOP_ON_RETRY_AFTER_SECS: u32 = 300;
-
-/// Failures that every later unit would hit too: the run stops on them.
-fn stops_the_run(f: &Failure) -> bool {
-    match f {
-        Failure::Plugin(
-            api::Error::Unauthorized(_)
-            | api::Error::Forbidden(_)
-            | api::Error::InvalidConfiguration(_),
-        ) => true,
-        Failure::Plugin(api::Error::RateLimited(r)) => r
-            .retry_after_seconds
-            .is_some_and(|s| s > STOP_ON_RETRY_AFTER_SECS),
-        _ => false,
-    }
-}
-impl Ctx {
-    /// Stops taking new work, and drops the work queued but not started
-    /// (it would fail the same way): for failures every unit would hit.
-    fn stop(&self, why: String) {
-        self.stop_feeding(why);
-        self.stopper.stop();
-    }
-
-    /// Stops taking new work; what was admitted still runs (the quota
-    /// guard reserved calls for it).
-    fn stop_feeding(&self, why: String) {
-        let why = self.redactor.text(&why);
-        let mut s = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
-        if s.is_none() {
-            eprintln!("stopping: {why}");
-            *s = Some(why);
-        }
-    }
-
-    fn stopped_early(&self) -> bool {
-        self.is_stopped()
-            || self
-                .stopped
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .is_some()
-    }
-
-    fn is_stopped(&self) -> bool {
-        self.stopper.is_stopped()
-    }
-
-    /// An alert read but not done: a rerun picks it up.
-    fn leave(&self) {
-        self.counters.left.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Records the tenant calls made since the last flush (host-side count).
-    fn flush_calls(&self) -> Result<()> {
-        let total = self.pool.runtime().stats.requests.load(Ordering::Relaxed);
-        let before = self.calls_flushed.swap(total, Ordering::AcqRel);
-        self.store.record_calls(total.saturating_sub(before))
-    }
-
-    /// Records a failed unit. `unsent`: the instance's last request never
-    /// left (the connection failed), so a transport failure means the
-    /// tenant was not reached: the alert stays pending for a rerun (its
-    /// row keeps `creating` or `updating`, so a rerun looks before it
-    /// creates), and the reach guard decides whether the run goes on.
-    fn fail(&self, job: &Job, f: &Failure, unsent: bool) -> Result<()> {
-        if unsent && matches!(f, Failure::Plugin(api::Error::Transport(_))) {
-            tracing::info!(alert = %job.alert.alert.id, error = %f, "the tenant was not reached; the alert stays pending");
-            self.leave();
-            return Ok(());
-        }
-        let why = reason(f);
-        self.store
-            .failed(&job.alert.alert.id, &job.key, &why, &f.to_string())?;
-        self.counters.failed.fetch_add(1, Ordering::Relaxed);
-        *self
-            .counters
-            .failed_by_reason
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(why)
-            .or_default() += 1;
-        tracing::warn!(alert = %job.alert.alert.id, error = %f, "alert failed");
-        if stops_the_run(f) {
-            let next = if matches!(f, Failure::Plugin(api::Error::RateLimited(_))) {
-                "new work stops here; run again after the wait (alerts not done are picked up again)"
-            } else {
-                "fix it and run again (alerts not done are picked up again)"
-            };
-            self.stop(format!("{f}; {next}"));
-        }
-        Ok(())
-    }
-
-    async fn create(
-        &self,
-        lease: &mut pool::Lease,
-        job: &Job,
-        interrupted: bool,
-    ) -> Result<Result<Task, Failure>> {
-        let a = &job.alert;
-        self.store.begin(&a.alert.id, &job.key, "creating", None)?;
-        let values = render::mappings(&self.queue.create, a).values;
-        if interrupted {
-            match lease.session.find_created(&a.alert, &values).await {
-                Ok(Some(task)) => return Ok(Ok(task)),
-                Ok(None) => {}
-                Err(f) => return Ok(Err(f)),
-            }
-        }
-        Ok(lease
-            .session
-            .create(&a.alert, &values, &self.queue.name)
-            .await)
-    }
-
-    async fn process(&self, job: &Job) -> Result<()> {
-        let _busy = self.busy.acquire().await.expect("never closed");
-        let id = &job.alert.alert.id;
-        let row = self.store.alert(id)?;
-        if row
-            .as_ref()
-            .is_some_and(|r| r.outcome == "created" || r.outcome == "updated")
-        {
-            self.counters.skipped.fetch_add(1, Ordering::Relaxed);
-            return Ok(());
-        }
-        if self.is_stopped() {
-            self.leave();
-            return Ok(());
-        }
-        let mut lease = match self.pool.take().await {
-            Ok(l) => l,
-            Err(f) => return self.fail(job, &f, false),
-        };
-        // A create that failed may have reached the tenant all the same (an
-        // unreadable or lost answer, a call past its deadline): look for its
-        // incident before treating the alert as new.
-        let failed_create = row
-            .as_ref()
-            .is_some_and(|r| r.outcome == "failed" && r.task_id.is_none());
-        if failed_create {
-            let values = render::mappings(&self.queue.create, &job.alert).values;
-            let found = lease.session.find_created(&job.alert.alert, &values).await;
-            if !matches!(found, Ok(None)) {
-                let unsent = lease.session.instance.unsent_streak() > 0;
-                self.pool.give(lease);
-                match found {
-                    Ok(Some(task)) => {
-                        self.store.created(id, &job.key, &task)?;
-                        self.counters.created.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(f) => self.fail(job, &f, unsent)?,
-                    Ok(None) => {}
-                }
-                return self.flush_calls();
-            }
-        }
-        let interrupted = row.is_some_and(|r| r.outcome == "creating");
-        let open = if interrupted {
-            None
-        } else {
-            self.store.open_task(&job.key, self.window)?
-        };
-        let outcome = match open {
-            Some(open) => {
-                self.store
-                    .begin(id, &job.key, "updating", Some(&open.task.id))?;
-                let values = render::mappings(&self.queue.dedup, &job.alert).values;
-                match lease
-                    .session
-                    .update(&open.task, &job.alert.alert, &values)
-                    .await
-                {
-                    Ok(t) if t.state == TaskState::Deleted => {
-                        // The incident is gone from the tenant: this alert starts a new one.
-                        self.store.close(&t.id, TaskState::Deleted)?;
-                        self.create(&mut lease, job, false)
-                            .await?
-                            .map(|t| (t, true))
-                    }
-                    Ok(t) => Ok((t, false)),
-                    Err(f) => Err(f),
-                }
-            }
-            None => self
-                .create(&mut lease, job, interrupted)
-                .await?
-                .map(|t| (t, true)),
-        };
-        let unsent = lease.session.instance.unsent_streak() > 0;
-        self.pool.give(lease);
-        match outcome {
-            Ok((task, true)) => {
-                self.store.created(id, &job.key, &task)?;
-                self.counters.created.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok((task, false)) => {
-                self.store.updated(id, &task)?;
-                self.counters.updated.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(f) => self.fail(job, &f, unsent)?,
-        }
-        self.flush_calls()
-    }
-
-    /// Runs the jobs of one dedup key in arrival order.
-    async fn drain(self: Arc<Self>, key: String, first: Job) {
-        let mut job = first;
-        loop {
-            if let Err(e) = self.process(&job).await {
-                self.stop(format!("the task store failed: {e:#}"));
-                self.fatal
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get_or_insert(e);
-            }
-            self.ids
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&job.alert.alert.id);
-            self.admitted.add_permits(1);
-            self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
-            let mut keyed = self.keyed.lock().unwrap_or_else(|p| p.into_inner());
-            match keyed.get_mut(&key).and_then(VecDeque::pop_front) {
-                Some(next) => job = next,
-                None => {
-                    keyed.remove(&key);
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Queues a job behind its dedup key's; holds its admission permit
-    /// until done. A job whose alert id is already queued or in flight
-    /// (the same id on another line, perhaps with other content, hence
-    /// perhaps another key) is not run: the id is processed once.
-    fn dispatch(self: &Arc<Self>, job: Job) {
-        let fresh = self
-            .ids
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(job.alert.alert.id.clone());
-        if !fresh {
-            tracing::info!(alert = %job.alert.alert.id, "the same alert id is already being processed; this line is counted as already done");
-            self.counters.skipped.fetch_add(1, Ordering::Relaxed);
-            self.admitted.add_permits(1);
-            return;
-        }
-        self.counters.in_flight.fetch_add(1, Ordering::Relaxed);
-        let mut keyed = self.keyed.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(q) = keyed.get_mut(&job.key) {
-            q.push_back(job);
-            return;
-        }
-        keyed.insert(job.key.clone(), VecDeque::new());
-        drop(keyed);
-        let key = job.key.clone();
-        tokio::spawn(self.clone().drain(key, job));
-    }
-
-    fn budget_left(&self, budget: u64) -> Result<u64> {
-        self.flush_calls()?;
-        let used = self.store.calls_last_day()?;
-        Ok(budget.saturating_sub(used))
-    }
-}
-
 /// Syncs every open task in the store, a page at a time.
 pub async fn sync_store(store: &TaskDb, pool: &Pool) -> Result<Result<u64, Failure>> {
     let mut lease = match pool.take().await {
@@ -421,154 +99,22 @@ pub async fn sync_store(store: &TaskDb, pool: &Pool) -> Result<Result<u64, Failu
     Ok(Ok(synced))
 }
 
-impl Ctx {
-    /// Waits until every admitted alert is done.
-    async fn wait_idle(&self) -> Result<()> {
-        let all = self.admitted_total;
-        let permits = self
-            .admitted
-            .acquire_many(all)
-            .await
-            .context("waiting for work in flight")?;
-        drop(permits);
-        Ok(())
-    }
-
-    /// Before new work: when the tenant looks unreachable, let the work in
-    /// flight finish, then back off. `Some(true)`: go on with the next unit
-    /// alone, as a probe; `Some(false)`: go on; `None`: the run has waited
-    /// long enough and stops.
-    async fn back_off_if_unreachable(&self) -> Result<Option<bool>> {
-        if !self.reach.is_down() {
-            return Ok(Some(false));
-        }
-        self.wait_idle().await?;
-        if !self.reach.is_down() {
-            return Ok(Some(false));
-        }
-        match self.reach.next_wait() {
-            Some(wait) => {
-                eprintln!(
-                    "the tenant cannot be reached; trying again in {} s",
-                    wait.as_secs()
-                );
-                let mut stop = self.stopper.subscribe();
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = stop.wait_for(|s| *s) => {}
-                }
-                Ok(Some(true))
+/// Syncs the store every `every` while the run goes on.
+async fn sync_every(ctx: Arc<Ctx>, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        match sync_store(&ctx.store, &ctx.pool).await {
+            Ok(Ok(n)) => {
+                ctx.counters.synced.fetch_add(n, Ordering::Relaxed);
             }
-            None => {
-                self.stop(self.reach.stop_message());
-                Ok(None)
+            Ok(Err(f)) => {
+                tracing::warn!(error = %f, "periodic sync failed; it is tried again next interval")
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "periodic sync could not use the store")
             }
         }
     }
-
-    fn reject(
-        &self,
-        rejected: &Rejected,
-        stream: &str,
-        line: u64,
-        why: &str,
-        text: &str,
-    ) -> Result<()> {
-        let text = self.redactor.text(text);
-        let key = input::line_key(stream, line, &text);
-        rejected.write_once(&self.store, &key, line, why, &text)?;
-        self.counters.rejected.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(line, reason = why, "alert rejected");
-        Ok(())
-    }
-}
-
-/// Reads, selects and dispatches alerts until the input ends or the run stops.
-async fn feed(
-    ctx: &Arc<Ctx>,
-    opts: &RunOptions,
-    mut lines: Lines,
-    rejected: &Rejected,
-    supported: &[String],
-) -> Result<()> {
-    let origin = opts.alerts.name();
-    let stream = opts.alerts.identity();
-    while let Some((line, text)) = lines.next().await? {
-        ctx.counters.read.fetch_add(1, Ordering::Relaxed);
-        let text = match text {
-            Line::Text(t) => t,
-            Line::Unusable { why, shown } => {
-                ctx.reject(rejected, &stream, line, &why, &shown)?;
-                continue;
-            }
-        };
-        let parsed = serde_json::from_str::<serde_json::Value>(&text)
-            .map_err(|e| format!("not valid JSON: {e}"))
-            .and_then(|v| {
-                alert::from_value(&format!("{origin} line {line}"), v).map_err(|e| format!("{e:#}"))
-            });
-        let alert = match parsed {
-            Ok(a) => a,
-            Err(why) => {
-                ctx.reject(rejected, &stream, line, &why, &text)?;
-                continue;
-            }
-        };
-        let mut unknown = Vec::new();
-        for m in ctx.queue.create.iter().chain(&ctx.queue.dedup) {
-            render::template(&m.custom_message, &alert, &mut unknown);
-        }
-        if !unknown.is_empty() {
-            let names = unknown
-                .iter()
-                .map(|u| format!("${u}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let why = format!("the alert lacks {names}, which the queue's mappings need");
-            ctx.reject(rejected, &stream, line, &why, &text)?;
-            continue;
-        }
-        let type_ok = supported.is_empty()
-            || supported
-                .iter()
-                .any(|t| t.eq_ignore_ascii_case(&alert.alert.alert_type));
-        if !type_ok || !opts.rule.matches(&alert) {
-            ctx.counters.filtered.fetch_add(1, Ordering::Relaxed);
-            continue;
-        }
-        let in_flight = ctx.counters.in_flight.load(Ordering::Relaxed);
-        if ctx.budget_left(opts.daily_budget)? < CALLS_PER_UNIT_RESERVE * (in_flight + 1) {
-            ctx.stop_feeding(format!(
-                "the daily call budget of {} is nearly spent (tenant calls in the last 24 h are counted in the store); new work stops here and resumes on a later run",
-                opts.daily_budget
-            ));
-            ctx.leave();
-            break;
-        }
-        let Some(probe) = ctx.back_off_if_unreachable().await? else {
-            ctx.leave();
-            break;
-        };
-        let permit = ctx
-            .admitted
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("never closed");
-        permit.forget();
-        if ctx.is_stopped() {
-            ctx.admitted.add_permits(1);
-            ctx.leave();
-            break;
-        }
-        let key = opts.dedup.of(&alert);
-        ctx.dispatch(Job { alert, key });
-        if probe {
-            // The probe's result decides whether the tenant is back.
-            ctx.wait_idle().await?;
-        }
-    }
-    Ok(())
 }
 
 /// Refuses what would make the run loop or corrupt its own files, before
@@ -601,19 +147,26 @@ pub async fn run(runtime: Runtime, config: PluginConfig, opts: RunOptions) -> Re
     let redactor = Redactor::new(config.secrets.clone());
     let tenant = config.tenant_url.clone().unwrap_or_default();
     let pool = Arc::new(Pool::new(runtime, config));
+    let (alert_types, queue) = ask_plugin(&pool, opts.queue.as_deref()).await?;
+    let ctx = Arc::new(Ctx::new(
+        store, pool, queue, redactor, stopper, tenant, &opts,
+    ));
+    let started = Instant::now();
+    let rejected = Rejected::new(&opts.rejected);
+    drive(&ctx, &opts, lines, &rejected, &alert_types).await?;
+    summarize(&ctx, &opts, &rejected, started)
+}
+
+/// The alert types the plugin takes and the run's queue, asked of a
+/// first session before any alert is read.
+async fn ask_plugin(pool: &Pool, queue_file: Option<&Path>) -> Result<(Vec<String>, Queue)> {
     let mut probe = pool
         .take()
         .await
         .map_err(|f| crate::report::input(format!("the plugin cannot start a session: {f}")))?;
-    let info = probe
-        .session
-        .instance
-        .info()
-        .await
-        .map_err(|f| anyhow::anyhow!("{f}"))?;
-    let defaults = probe
-        .session
-        .instance
+    let plugin = &mut probe.session.instance;
+    let info = plugin.info().await.map_err(|f| anyhow::anyhow!("{f}"))?;
+    let defaults = plugin
         .defaults()
         .await
         .map_err(|f| anyhow::anyhow!("{f}"))?;
@@ -623,64 +176,39 @@ pub async fn run(runtime: Runtime, config: PluginConfig, opts: RunOptions) -> Re
         .await
         .map_err(|f| anyhow::anyhow!("{f}"))?;
     pool.give(probe);
-    let queue = queue::load(opts.queue.as_deref(), &defaults, &queue_name)?;
-    let counters = Arc::new(Counters::default());
-    let concurrency = opts.concurrency.max(1);
-    let admitted_total = (concurrency * 4) as u32;
-    let stats = pool.runtime().stats.clone();
-    let calls_at_start = stats.requests.load(Ordering::Relaxed);
-    let ctx = Arc::new(Ctx {
-        store,
-        pool: pool.clone(),
-        queue,
-        window: opts.dedup_window,
-        counters: counters.clone(),
-        busy: Semaphore::new(concurrency),
-        admitted: Arc::new(Semaphore::new(admitted_total as usize)),
-        admitted_total,
-        keyed: Mutex::new(HashMap::new()),
-        ids: Mutex::new(HashSet::new()),
-        stopper: stopper.clone(),
-        stopped: Mutex::new(None),
-        redactor,
-        reach: Reach::new(stats, tenant, opts.unreachable_wait),
-        calls_flushed: AtomicU64::new(calls_at_start),
-        calls_at_start,
-        fatal: Mutex::new(None),
-    });
-    let signals = signals::watch(stopper.clone())?;
+    let queue = queue::load(queue_file, &defaults, &queue_name)?;
+    Ok((info.alert_types, queue))
+}
+
+/// Feeds the alerts with the run's helpers (signals, `--watch`, periodic
+/// sync, progress) beside, and waits for every unit to finish.
+async fn drive(
+    ctx: &Arc<Ctx>,
+    opts: &RunOptions,
+    lines: Lines,
+    rejected: &Rejected,
+    alert_types: &[String],
+) -> Result<()> {
+    let pool = &ctx.pool;
+    let signals = signals::watch(ctx.stopper.clone())?;
     let watcher = opts.watch.then(|| {
         tokio::spawn(
             pool.clone()
                 .watch(pool.runtime().path().to_owned(), Duration::from_millis(500)),
         )
     });
-    let syncer = opts.sync_interval.map(|every| {
-        let ctx = ctx.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                match sync_store(&ctx.store, &ctx.pool).await {
-                    Ok(Ok(n)) => {
-                        ctx.counters.synced.fetch_add(n, Ordering::Relaxed);
-                    }
-                    Ok(Err(f)) => tracing::warn!(error = %f, "periodic sync failed; it is tried again next interval"),
-                    Err(e) => tracing::error!(error = %format!("{e:#}"), "periodic sync could not use the store"),
-                }
-            }
-        })
-    });
-    let shown = progress::start(opts.progress, counters.clone());
-    let started = std::time::Instant::now();
-    let rejected = Rejected::new(&opts.rejected);
-    let fed = feed(&ctx, &opts, lines, &rejected, &info.alert_types).await;
+    let syncer = opts
+        .sync_interval
+        .map(|every| tokio::spawn(sync_every(ctx.clone(), every)));
+    let shown = progress::start(opts.progress, ctx.counters.clone());
+    let fed = feed(ctx, opts, lines, rejected, alert_types).await;
     ctx.wait_idle().await?;
     if let Some(s) = syncer {
         s.abort();
     }
     if opts.sync_interval.is_some() && !ctx.stopped_early() {
-        if let Ok(Ok(n)) = sync_store(&ctx.store, &ctx.pool).await {
-            counters.synced.fetch_add(n, Ordering::Relaxed);
+        if let Ok(Ok(n)) = sync_store(&ctx.store, pool).await {
+            ctx.counters.synced.fetch_add(n, Ordering::Relaxed);
         }
     }
     if let Some(w) = watcher {
@@ -689,45 +217,38 @@ pub async fn run(runtime: Runtime, config: PluginConfig, opts: RunOptions) -> Re
     signals.abort();
     shown.finish();
     fed?;
-    if let Some(e) = ctx.fatal.lock().unwrap_or_else(|p| p.into_inner()).take() {
-        return Err(e);
+    match ctx.fatal.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
+}
+
+fn summarize(
+    ctx: &Ctx,
+    opts: &RunOptions,
+    rejected: &Rejected,
+    started: Instant,
+) -> Result<Summary> {
     ctx.flush_calls()?;
     let used = ctx.store.calls_last_day()?;
-    let total = pool.runtime().stats.requests.load(Ordering::Relaxed);
-    let c = &counters;
-    let rejected_count = c.rejected.load(Ordering::Relaxed);
-    let stopped = ctx
-        .stopped
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone()
-        .or_else(|| stopper.was_interrupted().then(|| "interrupted".to_string()));
-    let summary = Summary {
-        alerts_read: c.read.load(Ordering::Relaxed),
-        rejected: rejected_count,
-        filtered_out: c.filtered.load(Ordering::Relaxed),
-        already_done: c.skipped.load(Ordering::Relaxed),
-        incidents_created: c.created.load(Ordering::Relaxed),
-        incidents_updated: c.updated.load(Ordering::Relaxed),
-        failed: c.failed.load(Ordering::Relaxed),
-        failed_by_reason: c
-            .failed_by_reason
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone(),
-        left_for_rerun: c.left.load(Ordering::Relaxed),
-        tasks_synced: c.synced.load(Ordering::Relaxed),
+    let total = ctx.pool.runtime().stats.requests.load(Ordering::Relaxed);
+    let counted = ctx.counters.summary();
+    let stopped = ctx.stop_reason().or_else(|| {
+        ctx.stopper
+            .was_interrupted()
+            .then(|| "interrupted".to_string())
+    });
+    Ok(Summary {
         tenant_calls_this_run: total - ctx.calls_at_start,
         tenant_calls_last_24h: used,
         daily_budget: opts.daily_budget,
         calls_left_today: opts.daily_budget.saturating_sub(used),
         stopped,
-        component_swaps: pool.swaps.load(Ordering::Relaxed),
-        component_swaps_refused: pool.refused.load(Ordering::Relaxed),
-        rejected_file: (rejected_count > 0).then(|| rejected.path().display().to_string()),
+        component_swaps: ctx.pool.swaps.load(Ordering::Relaxed),
+        component_swaps_refused: ctx.pool.refused.load(Ordering::Relaxed),
+        rejected_file: (counted.rejected > 0).then(|| rejected.path().display().to_string()),
         peak_rss_kib: peak_rss_kib(),
         elapsed_ms: started.elapsed().as_millis() as u64,
-    };
-    Ok(summary)
+        ..counted
+    })
 }

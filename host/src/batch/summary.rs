@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// What a run did.
@@ -52,6 +52,30 @@ pub struct Summary {
     pub peak_rss_kib: Option<u64>,
     /// From the first alert read to the last unit done (sync included), ms.
     pub elapsed_ms: u64,
+}
+
+impl Counters {
+    /// A summary of the counts; the run adds the rest.
+    pub fn summary(&self) -> Summary {
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Summary {
+            alerts_read: n(&self.read),
+            rejected: n(&self.rejected),
+            filtered_out: n(&self.filtered),
+            already_done: n(&self.skipped),
+            incidents_created: n(&self.created),
+            incidents_updated: n(&self.updated),
+            failed: n(&self.failed),
+            failed_by_reason: self
+                .failed_by_reason
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+            left_for_rerun: n(&self.left),
+            tasks_synced: n(&self.synced),
+            ..Summary::default()
+        }
+    }
 }
 
 impl Summary {

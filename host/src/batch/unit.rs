@@ -1,0 +1,199 @@
+//! One alert's unit of work, as steps through `Outcome`: `creating` then
+//! `created`, or `updating` then `updated`, or `failed`. Each state is
+//! committed before the call it announces, so a rerun knows what may
+//! have reached the tenant.
+
+use super::ctx::Ctx;
+use super::feed::Job;
+use super::pool::Lease;
+use crate::task_db::{AlertRow, Outcome};
+use anyhow::Result;
+use cto_runtime::bindings::api::{self, Task, TaskState};
+use cto_runtime::instance::Failure;
+use std::sync::atomic::Ordering;
+
+/// What the tenant did for a unit.
+enum Done {
+    Created(Task),
+    Updated(Task),
+}
+
+/// The plugin's answer to a unit.
+type Answer = Result<Done, Failure>;
+
+/// A tenant rate limit asking for a longer wait than this stops the run
+/// (a later run resumes) instead of failing every remaining alert.
+const STOP_ON_RETRY_AFTER_SECS: u32 = 300;
+
+/// Failures that every later unit would hit too: the run stops on them.
+fn stops_the_run(f: &Failure) -> bool {
+    match f {
+        Failure::Plugin(
+            api::Error::Unauthorized(_)
+            | api::Error::Forbidden(_)
+            | api::Error::InvalidConfiguration(_),
+        ) => true,
+        Failure::Plugin(api::Error::RateLimited(r)) => r
+            .retry_after_seconds
+            .is_some_and(|s| s > STOP_ON_RETRY_AFTER_SECS),
+        _ => false,
+    }
+}
+
+impl Ctx {
+    pub(super) async fn process(&self, job: &Job) -> Result<()> {
+        let _busy = self.busy.acquire().await.expect("never closed");
+        let row = self.store.alert(&job.alert.alert.id)?;
+        if row.as_ref().is_some_and(|r| r.outcome.is_done()) {
+            self.counters.skipped.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        if self.is_stopped() {
+            self.leave();
+            return Ok(());
+        }
+        let mut lease = match self.pool.take().await {
+            Ok(l) => l,
+            Err(f) => return self.fail(job, &f, false),
+        };
+        let answer = match self.recover(&mut lease, job, row.as_ref()).await? {
+            Some(answer) => answer,
+            None => self.fresh(&mut lease, job).await?,
+        };
+        let unsent = lease.session.instance.unsent_streak() > 0;
+        self.pool.give(lease);
+        self.record(job, answer, unsent)?;
+        self.flush_calls()
+    }
+
+    /// Lost-create recovery, all of it. A create may have reached the
+    /// tenant without the store hearing back: the run stopped while the
+    /// row said `creating`, or the create failed (an unreadable or lost
+    /// answer, a call past its deadline) before a task was recorded. The
+    /// plugin looks for that incident before anything is posted, so none
+    /// is made twice.
+    ///
+    /// An interrupted create had already chosen to create, so it does when
+    /// nothing is found; after a failure the alert is new again (`None`,
+    /// as for a row with no such create) and may update its key's open task.
+    async fn recover(
+        &self,
+        lease: &mut Lease,
+        job: &Job,
+        row: Option<&AlertRow>,
+    ) -> Result<Option<Answer>> {
+        let interrupted = match row {
+            Some(AlertRow {
+                outcome: Outcome::Creating,
+                ..
+            }) => true,
+            Some(AlertRow {
+                outcome: Outcome::Failed { .. },
+                task_id: None,
+                ..
+            }) => false,
+            _ => return Ok(None),
+        };
+        if interrupted {
+            self.store.creating(&job.alert.alert.id, &job.key)?;
+        }
+        Ok(
+            match lease
+                .session
+                .find_created(&job.alert.alert, &job.create)
+                .await
+            {
+                Ok(Some(task)) => Some(Ok(Done::Created(task))),
+                Ok(None) if interrupted => Some(self.send_create(lease, job).await),
+                Ok(None) => None,
+                Err(f) => Some(Err(f)),
+            },
+        )
+    }
+
+    /// An alert with no create to recover: it updates its key's open task
+    /// (within the dedup window), or creates an incident.
+    async fn fresh(&self, lease: &mut Lease, job: &Job) -> Result<Answer> {
+        let Some(open) = self.store.open_task(&job.key, self.window)? else {
+            return self.create(lease, job).await;
+        };
+        self.store
+            .updating(&job.alert.alert.id, &job.key, &open.task.id)?;
+        match lease
+            .session
+            .update(&open.task, &job.alert.alert, &job.update)
+            .await
+        {
+            Ok(t) if t.state == TaskState::Deleted => {
+                // The incident is gone from the tenant: this alert starts a new one.
+                self.store.close(&t.id, TaskState::Deleted)?;
+                self.create(lease, job).await
+            }
+            Ok(t) => Ok(Ok(Done::Updated(t))),
+            Err(f) => Ok(Err(f)),
+        }
+    }
+
+    async fn create(&self, lease: &mut Lease, job: &Job) -> Result<Answer> {
+        self.store.creating(&job.alert.alert.id, &job.key)?;
+        Ok(self.send_create(lease, job).await)
+    }
+
+    async fn send_create(&self, lease: &mut Lease, job: &Job) -> Answer {
+        lease
+            .session
+            .create(&job.alert.alert, &job.create, &self.queue.name)
+            .await
+            .map(Done::Created)
+    }
+
+    fn record(&self, job: &Job, answer: Answer, unsent: bool) -> Result<()> {
+        let id = &job.alert.alert.id;
+        match answer {
+            Ok(Done::Created(task)) => {
+                self.store.created(id, &job.key, &task)?;
+                self.counters.created.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Done::Updated(task)) => {
+                self.store.updated(id, &task)?;
+                self.counters.updated.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(f) => self.fail(job, &f, unsent)?,
+        }
+        Ok(())
+    }
+
+    /// Records a failed unit. `unsent`: the instance's last request never
+    /// left (the connection failed), so a transport failure means the
+    /// tenant was not reached: the alert stays pending for a rerun (its
+    /// row keeps `creating` or `updating`, so a rerun looks before it
+    /// creates), and the reach guard decides whether the run goes on.
+    fn fail(&self, job: &Job, f: &Failure, unsent: bool) -> Result<()> {
+        if unsent && matches!(f, Failure::Plugin(api::Error::Transport(_))) {
+            tracing::info!(alert = %job.alert.alert.id, error = %f, "the tenant was not reached; the alert stays pending");
+            self.leave();
+            return Ok(());
+        }
+        let why = f.reason();
+        self.store
+            .failed(&job.alert.alert.id, &job.key, &why, &f.to_string())?;
+        self.counters.failed.fetch_add(1, Ordering::Relaxed);
+        *self
+            .counters
+            .failed_by_reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(why)
+            .or_default() += 1;
+        tracing::warn!(alert = %job.alert.alert.id, error = %f, "alert failed");
+        if stops_the_run(f) {
+            let next = if matches!(f, Failure::Plugin(api::Error::RateLimited(_))) {
+                "new work stops here; run again after the wait (alerts not done are picked up again)"
+            } else {
+                "fix it and run again (alerts not done are picked up again)"
+            };
+            self.stop(format!("{f}; {next}"));
+        }
+        Ok(())
+    }
+}
