@@ -11,6 +11,11 @@ fn main() {
         &root,
         &["plugin/src", "plugin/Cargo.toml", "wit", "Cargo.lock"],
     );
-    let wasm = cto_component_build::build(&root.join("plugin/Cargo.toml"), "ivanti_plugin", "component", &out);
+    let wasm = cto_component_build::build(
+        &root.join("plugin/Cargo.toml"),
+        "ivanti_plugin",
+        "component",
+        &out,
+    );
     println!("cargo:rustc-env=CTO_BUNDLED_PLUGIN={}", wasm.display());
 }

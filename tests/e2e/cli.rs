@@ -262,3 +262,27 @@ fn demo_runs_end_to_end() {
         assert!(out.contains(state), "{state} missing: {out}");
     }
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_host_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    // The read end is closed before the host starts: its first write fails.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = host()
+        .args(["info"])
+        .stdout(writer)
+        .output()
+        .expect("cto-host runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.signal(),
+        Some(SIGPIPE),
+        "ended by SIGPIPE like other Unix tools: {:?}\n{stderr}",
+        out.status
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// SIGPIPE's number on Linux.
+const SIGPIPE: i32 = 13;

@@ -100,6 +100,9 @@ impl Pool {
             Ok(Err(e)) => return self.refuse(&format!("{e:#}")),
             Err(e) => return self.refuse(&format!("the loader failed: {e}")),
         };
+        if let Err(why) = same_plugin(&self.runtime(), &runtime).await {
+            return self.refuse(&why);
+        }
         let check = async {
             let mut s = PluginSession::open(&runtime, &self.config).await?;
             s.instance.info().await?;
@@ -141,6 +144,30 @@ impl Pool {
             }
         }
     }
+}
+
+/// The plugin a component is (its `info` name), asked of an instance with
+/// no tenant.
+async fn plugin_name(runtime: &Runtime) -> Result<String, String> {
+    let mut instance = runtime
+        .instantiate(None)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    Ok(instance.info().await.map_err(|f| f.to_string())?.name)
+}
+
+/// A swap keeps the plugin: the store's tasks and the run's configuration
+/// belong to the plugin the run started with, so another plugin (say the
+/// webhook example in place of Ivanti) is refused, not handed them.
+async fn same_plugin(current: &Runtime, new: &Runtime) -> Result<(), String> {
+    let (was, is) = (plugin_name(current).await?, plugin_name(new).await?);
+    if was == is {
+        return Ok(());
+    }
+    Err(format!(
+        "it is the plugin '{is}', and this run's tasks and configuration belong to '{was}'; \
+         run '{is}' with its own configuration and store"
+    ))
 }
 
 impl Lease {

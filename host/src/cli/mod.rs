@@ -206,6 +206,19 @@ pub async fn load_config(
     Ok(cfg)
 }
 
+/// Rust ignores SIGPIPE, so `cto-host info | head` panicked on the closed
+/// pipe with a backtrace. Like other Unix tools, the host now just ends
+/// when its reader goes away. A batch run ended this way loses nothing the
+/// store had: the store is crash-safe (the SIGKILL test).
+fn end_quietly_on_a_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to the default action, before
+    // any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Prints a JSON document on stdout.
 pub fn print_json(v: &serde_json::Value) {
     println!(
@@ -215,6 +228,7 @@ pub fn print_json(v: &serde_json::Value) {
 }
 
 pub fn main() -> ExitCode {
+    end_quietly_on_a_closed_pipe();
     let cli = Cli::parse();
     init_logging(&cli.global);
     let tokio_rt = match tokio::runtime::Builder::new_multi_thread()
