@@ -4,10 +4,8 @@
 
 use crate::fixtures::*;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -218,93 +216,39 @@ fn the_quota_guard_stops_new_work_and_a_later_run_resumes() {
     assert_eq!(r.sim.incidents().len(), 40);
 }
 
-/// The bundled component with a custom section appended: a different file
-/// (and hash) that is still a valid component.
-fn variant_of_bundled(tag: &str) -> Vec<u8> {
-    let mut bytes = std::fs::read(cto_host::BUNDLED_PLUGIN).unwrap();
-    let name = b"cto-test";
-    let payload = tag.as_bytes();
-    let size = 1 + name.len() + payload.len();
-    assert!(size < 128 && name.len() < 128);
-    bytes.extend([0u8, size as u8, name.len() as u8]);
-    bytes.extend(name);
-    bytes.extend(payload);
-    bytes
-}
-
-fn replace_file(path: &Path, bytes: &[u8]) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
-}
-
-fn append(path: &Path, from: usize, to: usize) {
-    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
-    for i in from..to {
-        writeln!(
-            f,
-            "{}",
-            alert_line(&format!("w{i}"), &format!("Watch {i}"), "u")
-        )
-        .unwrap();
-    }
-}
-
 #[test]
 fn the_component_is_swapped_mid_run_and_a_broken_one_is_refused() {
     let r = Bench::new();
     let plugin: PathBuf = r.dir.path().join("plugin.wasm");
-    std::fs::write(&plugin, variant_of_bundled("v1")).unwrap();
+    std::fs::write(&plugin, rebuilt(cto_host::BUNDLED_PLUGIN, "v1")).unwrap();
     let alerts = r.dir.path().join("follow.jsonl");
     std::fs::write(&alerts, "").unwrap();
-    let child = r
-        .run_command(
-            alerts.to_str().unwrap(),
-            &[
-                "--follow",
-                "--watch",
-                "--plugin",
-                plugin.to_str().unwrap(),
-                "--concurrency",
-                "4",
-            ],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The host's stderr, line by line, so the test waits on what it says.
-    let mut child = child;
-    let log = Arc::new(Mutex::new(String::new()));
-    let reader = {
-        let (log, stderr) = (log.clone(), child.stderr.take().unwrap());
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut log = log.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        })
-    };
-    let said = |what: &str| log.lock().unwrap().contains(what);
-    append(&alerts, 0, 30);
+    let run = Watched::start(r.run_command(
+        alerts.to_str().unwrap(),
+        &[
+            "--follow",
+            "--watch",
+            "--plugin",
+            plugin.to_str().unwrap(),
+            "--concurrency",
+            "4",
+        ],
+    ));
+    let said = |what: &str| run.said(what);
+    append(&alerts, 0..30);
     wait_for("the first 30 incidents", || r.sim.incidents().len() == 30);
-    replace_file(&plugin, &variant_of_bundled("v2"));
+    replace_file(&plugin, &rebuilt(cto_host::BUNDLED_PLUGIN, "v2"));
     wait_for("the swap", || said("watch: swapped in the new component"));
-    append(&alerts, 30, 60);
+    append(&alerts, 30..60);
     wait_for("60 incidents", || r.sim.incidents().len() == 60);
     replace_file(&plugin, b"not a component at all");
     wait_for("the refusal", || {
         said("watch: refused the changed component")
     });
-    append(&alerts, 60, 90);
+    append(&alerts, 60..90);
     wait_for("90 incidents", || r.sim.incidents().len() == 90);
-    kill(&child, "INT");
-    let out = child.wait_with_output().unwrap();
-    reader.join().unwrap();
-    let stderr = log.lock().unwrap().clone();
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, v, stderr) = run.stop();
+    assert_eq!(code, Some(0), "{stderr}");
     let s = &v["summary"];
     assert_eq!(s["component_swaps"], 1, "{s}\n{stderr}");
     assert_eq!(s["component_swaps_refused"], 1, "{s}\n{stderr}");
