@@ -53,6 +53,8 @@ impl Hostile {
     }
 }
 
+/// `Faults` needs an answer even while no `hostile_*` fault is on; the
+/// 1 GiB body is the one most clients meet first.
 impl Default for Hostile {
     fn default() -> Self {
         Hostile::Huge { chunked: false }
