@@ -7,7 +7,7 @@
 
 use crate::fixtures::*;
 use serde_json::json;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -160,74 +160,28 @@ fn item_04_unknown_dedup_or_select_fields_exit_2_naming_the_valid_ones() {
 
 // ---- items 5 and 6: secrets -------------------------------------------------
 
-/// Every request gets a 400 whose message echoes the password: once with
-/// its spaces turned into a tab and a line break (JSON-escaped), once with
-/// its `@` as an HTML character reference.
-fn echoing_tenant(echoes: &'static str) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                loop {
-                    let mut length = 0;
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    loop {
-                        line.clear();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                            length = v.trim().parse().unwrap_or(0);
-                        }
-                        if line == "\r\n" {
-                            break;
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    if reader.read_exact(&mut body).is_err() {
-                        return;
-                    }
-                    let answer = format!(
-                        "{{\"code\":\"ISM_4000\",\"message\":[\"Invalid password '{echoes}'\"]}}"
-                    );
-                    let head = format!(
-                        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-                        answer.len()
-                    );
-                    if stream.write_all(head.as_bytes()).is_err()
-                        || stream.write_all(answer.as_bytes()).is_err()
-                    {
-                        return;
-                    }
-                }
-            });
-        }
+/// A tenant whose password is `password` and which refuses every login
+/// with a 400 echoing it: once with its spaces turned into a tab, once
+/// with a line break before them and its `@` and `!` as HTML character
+/// references (JSON-escaped in the body).
+fn echoing_tenant(password: &str) -> ivanti_sim::Sim {
+    let sim = sim_with(|c| c.password = password.into());
+    sim.set_faults(ivanti_sim::Faults {
+        echo_password_fraction: 1.0,
+        ..ivanti_sim::Faults::default()
     });
-    url
+    sim
 }
 
 #[test]
 fn item_05_a_tenant_echoing_the_password_never_gets_it_into_logs_store_rejected_file_or_summary() {
     // The password's every letter is distinctive: no other output has "hunter".
     const PASSWORD: &str = "hunter two@x!";
-    let url = echoing_tenant("hunter\\ttwo@x! / hunter\\n two&#64;x&#33;");
+    let sim = echoing_tenant(PASSWORD);
     let dir = tempfile::tempdir().unwrap();
-    let config = write(
-        dir.path(),
-        "config.json",
-        &json!({
-            "auth": {"tenant_url": url, "authentication_method": "basic_auth",
-                     "employee_rec_id": ivanti_sim::DEFAULT_EMPLOYEE_REC_ID, "retry_wait_seconds": 0},
-            "params": {"username": "gjenkins", "password": {"env": "CTO_E2E_PW"}, "user_role": "NetskopeCTO"}
-        })
-        .to_string(),
-    );
+    let mut doc = basic(&sim, json!({"retry_wait_seconds": 0}));
+    doc["params"]["password"] = json!({"env": "CTO_E2E_PW"});
+    let config = write(dir.path(), "config.json", &doc.to_string());
     let mut body = lines((0..3).map(|i| format!("s{i}")));
     body.push_str(&format!(
         "{{\"id\": \"s9\", \"note\": \"pasted {PASSWORD}\"\n"
@@ -279,6 +233,11 @@ fn item_05_a_tenant_echoing_the_password_never_gets_it_into_logs_store_rejected_
         );
         outputs.push((format!("{args:?}"), o.all()));
     }
+    let calls = sim.calls();
+    assert!(
+        calls.login >= 3 && calls.total == calls.login,
+        "every command met the echoing refusal and went no further: {calls:?}"
+    );
     outputs.push(("store".into(), sqlite_dump(Path::new(&store))));
     let rejected = std::fs::read_to_string(format!("{store}.rejected.jsonl")).unwrap();
     outputs.push(("rejected file".into(), rejected.clone()));

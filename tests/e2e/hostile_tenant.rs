@@ -3,287 +3,80 @@
 //! JSON, wrong field types, non-UTF-8 bytes and a body that never ends;
 //! and bodies under the 16 MiB cap that would grow inside the plugin.
 //!
-//! A tiny HTTP/1.1 server in this file logs the plugin in normally and
-//! gives every other request the hostile answer under test. Each case
-//! must come back as the plugin's own typed error (never a trap, a
-//! sandbox stop or a hang: every case is bounded by a timeout), and the
-//! same runtime must then serve a new session against a well-behaved
-//! tenant. Each case prints its figures (`[hostile] ...` lines; run with
-//! `--nocapture` to see them).
+//! The simulated tenant logs the plugin in normally and gives the calls
+//! under test the hostile answer (its `hostile_*` faults). Each case must
+//! come back as the plugin's own typed error (never a trap, a sandbox stop
+//! or a hang: every case is bounded by a timeout), and the same runtime
+//! must then serve a new session against a well-behaved tenant. Each case
+//! prints its figures (`[hostile] ...` lines; run with `--nocapture` to
+//! see them).
 
 use cto_runtime::bindings::api::{Error, Task, TaskState};
 use cto_runtime::instance::Failure;
 use cto_runtime::runtime::{Runtime, RuntimeOptions};
 use cto_runtime::session::PluginSession;
+use ivanti_sim::{Endpoint, Faults, Hostile, Sim};
 use serde_json::{json, Value};
 use std::future::Future;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-const LOGIN: &str = "/api/rest/authentication/login";
-const SESSION_KEY: &str = "\"127.0.0.1#ABCDEFGHIJKLMNOPQRSTUVWXYZ012345#2\"";
-const EMPLOYEE: &str = "F7177FFB09B44D159B1ADE379A5D1BC7";
 const REC_ID: &str = "54894F23A7CD33C3A55535F7FFDD1A7A";
-const GIB: u64 = 1 << 30;
 const MIB: u64 = 1 << 20;
 /// No case may take longer than this (a hang fails the test instead of stalling it).
 const CASE_LIMIT: Duration = Duration::from_secs(30);
 
-/// What the server sends for a request other than the login.
-#[derive(Clone)]
-enum Answer {
-    /// A whole answer with a Content-Length.
-    Body {
-        status: u16,
-        content_type: &'static str,
-        body: Vec<u8>,
-    },
-    /// 1 GiB of body, written until the client hangs up: with
-    /// `Content-Length: 1073741824`, or chunked with no length.
-    Huge { chunked: bool },
-    /// A head, then one byte of body a second, forever.
-    DripBody,
-    /// One byte of the head a second, forever.
-    DripHead,
+/// A tenant that gives `answer` to every call but the login.
+fn tenant(answer: Hostile) -> Sim {
+    let sim = crate::fixtures::sim();
+    answer_calls(&sim, None, answer);
+    sim
 }
 
-fn json_answer(body: impl Into<Vec<u8>>) -> Answer {
-    Answer::Body {
-        status: 200,
-        content_type: "application/json",
-        body: body.into(),
-    }
+/// From now on `sim` gives `answer` to every call of kind `only` (every
+/// call but the login when None).
+fn answer_calls(sim: &Sim, only: Option<Endpoint>, answer: Hostile) {
+    sim.set_faults(Faults {
+        hostile_fraction: 1.0,
+        hostile_answer: answer,
+        only,
+        ..Faults::default()
+    });
 }
 
-fn xml_answer(body: impl Into<Vec<u8>>) -> Answer {
-    Answer::Body {
-        status: 200,
-        content_type: "application/xml",
-        body: body.into(),
-    }
+fn json_answer(body: impl Into<Vec<u8>>) -> Hostile {
+    Hostile::body(200, "application/json", body)
 }
 
-type Handler = dyn Fn(&str, &str) -> Answer + Send + Sync;
-
-/// What the server saw of its hostile answers.
-#[derive(Default)]
-struct Seen {
-    /// Bytes of hostile answers written (heads and bodies).
-    written: AtomicU64,
-    /// Requests other than the login, as `METHOD target`.
-    requests: Mutex<Vec<String>>,
-    /// How long each streamed answer ran before the client hung up.
-    hang_ups: Mutex<Vec<Duration>>,
+fn xml_answer(body: impl Into<Vec<u8>>) -> Hostile {
+    Hostile::body(200, "application/xml", body)
 }
 
-struct Hostile {
-    url: String,
-    seen: Arc<Seen>,
+/// The calls other than logins the tenant received, as `METHOD target`.
+fn api_calls(sim: &Sim) -> Vec<String> {
+    sim.requests()
+        .iter()
+        .filter(|r| !r.target.contains("/authentication/login"))
+        .map(|r| format!("{} {}", r.method, r.target))
+        .collect()
 }
 
-impl Hostile {
-    fn start(handler: impl Fn(&str, &str) -> Answer + Send + Sync + 'static) -> Hostile {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Seen::default());
-        let handler: Arc<Handler> = Arc::new(handler);
-        let shared = seen.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let (handler, seen) = (handler.clone(), shared.clone());
-                std::thread::spawn(move || {
-                    let _ = serve(stream, &*handler, &seen);
-                });
-            }
-        });
-        Hostile { url, seen }
-    }
-
-    fn written(&self) -> u64 {
-        self.seen.written.load(Ordering::Relaxed)
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.seen.requests.lock().unwrap().clone()
-    }
-
-    /// Waits (briefly) for the streamed answers to notice the hang-up
-    /// (asynchronously: the host's tasks run on the test's runtime).
-    async fn hang_ups(&self, expected: usize) -> Vec<Duration> {
-        let until = Instant::now() + Duration::from_secs(10);
-        loop {
-            let h = self.seen.hang_ups.lock().unwrap().clone();
-            if h.len() >= expected || Instant::now() > until {
-                return h;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-/// One connection: logins are answered with keep-alive; the first other
-/// request gets the hostile answer and the connection is closed after it.
-fn serve(stream: TcpStream, handler: &Handler, seen: &Seen) -> std::io::Result<()> {
-    stream.set_nodelay(true)?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut out = stream;
+/// Waits (briefly) for the streamed answers to notice the hang-up
+/// (asynchronously: the host's tasks run on the test's runtime).
+async fn hang_ups(sim: &Sim, expected: usize) -> Vec<Duration> {
+    let until = Instant::now() + Duration::from_secs(10);
     loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
+        let h = sim.hostile_log().hang_ups;
+        if h.len() >= expected || Instant::now() > until {
+            return h;
         }
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or_default().to_owned();
-        let target = parts.next().unwrap_or_default().to_owned();
-        let mut length = 0usize;
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header)? == 0 {
-                return Ok(());
-            }
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = header.split_once(':') {
-                if k.trim().eq_ignore_ascii_case("content-length") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body)?;
-        if method == "POST" && target == LOGIN {
-            write!(
-                out,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{SESSION_KEY}",
-                SESSION_KEY.len()
-            )?;
-            out.flush()?;
-            continue;
-        }
-        seen.requests
-            .lock()
-            .unwrap()
-            .push(format!("{method} {target}"));
-        return answer(&mut out, handler(&method, &target), seen);
-    }
-}
-
-fn answer(out: &mut TcpStream, answer: Answer, seen: &Seen) -> std::io::Result<()> {
-    let mut send = |bytes: &[u8]| -> std::io::Result<()> {
-        out.write_all(bytes)?;
-        seen.written
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        Ok(())
-    };
-    let started = Instant::now();
-    let hung_up = |seen: &Seen| seen.hang_ups.lock().unwrap().push(started.elapsed());
-    match answer {
-        Answer::Body {
-            status,
-            content_type,
-            body,
-        } => {
-            send(format!("HTTP/1.1 {status} Hostile\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).as_bytes())?;
-            send(&body)?;
-        }
-        Answer::Huge { chunked } => {
-            let framing = if chunked {
-                "Transfer-Encoding: chunked".to_owned()
-            } else {
-                format!("Content-Length: {GIB}")
-            };
-            send(format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{framing}\r\nConnection: close\r\n\r\n").as_bytes())?;
-            // Starts like a sync page; the rest is one endless string.
-            let mut chunk = br#"{"value":[{"IncidentNumber":10001,"Status":""#.to_vec();
-            chunk.resize(64 * 1024, b'x');
-            let mut sent = 0u64;
-            while sent < GIB {
-                let r = if chunked {
-                    send(format!("{:x}\r\n", chunk.len()).as_bytes())
-                        .and_then(|_| send(&chunk))
-                        .and_then(|_| send(b"\r\n"))
-                } else {
-                    send(&chunk)
-                };
-                if r.is_err() {
-                    hung_up(seen);
-                    return Ok(());
-                }
-                sent += chunk.len() as u64;
-                chunk.fill(b'x');
-            }
-        }
-        Answer::DripBody => {
-            send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n")?;
-            for _ in 0..300 {
-                if send(b" ").is_err() {
-                    hung_up(seen);
-                    return Ok(());
-                }
-                std::thread::sleep(Duration::from_secs(1));
-            }
-        }
-        Answer::DripHead => {
-            for b in b"HTTP/1.1 200 OK\r\nX-Slow: "
-                .iter()
-                .chain([b'x'; 300].iter())
-            {
-                if send(&[*b]).is_err() {
-                    hung_up(seen);
-                    return Ok(());
-                }
-                std::thread::sleep(Duration::from_secs(1));
-            }
-        }
-    }
-    out.flush()
-}
-
-/// A tenant that answers `body` to everything but `$metadata`, which a
-/// create reads first (the guide's).
-fn json_but_metadata(body: Vec<u8>) -> impl Fn(&str, &str) -> Answer + Send + Sync + 'static {
-    move |_, target| {
-        if target.contains("$metadata") {
-            xml_answer(include_str!("../../plugin/testdata/metadata-guide.xml"))
-        } else {
-            json_answer(body.clone())
-        }
-    }
-}
-
-/// A well-behaved tenant: one incident, the guide's `$metadata`.
-fn well_behaved(_method: &str, target: &str) -> Answer {
-    if target.contains("$metadata") {
-        xml_answer(include_str!("../../plugin/testdata/metadata-guide.xml"))
-    } else {
-        json_answer(good_page())
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
 fn good_record() -> Value {
     json!({"IncidentNumber": 10001, "RecId": REC_ID, "Status": "Active", "Owner": "Jacob.Clerk"})
-}
-
-fn good_page() -> String {
-    json!({"value": [good_record()]}).to_string()
-}
-
-fn config(url: &str, auth: Value) -> Value {
-    let mut doc = json!({
-        "auth": {"tenant_url": url, "authentication_method": "basic_auth", "employee_rec_id": EMPLOYEE, "retry_wait_seconds": 1},
-        "params": {"username": "hostile@acme.example", "password": "hostile-password", "user_role": "NetskopeCTO"},
-    });
-    if let (Value::Object(a), Value::Object(b)) = (&mut doc["auth"], auth) {
-        a.extend(b);
-    }
-    doc
 }
 
 fn runtime() -> Runtime {
@@ -300,8 +93,8 @@ fn runtime_with_memory(memory_bytes: usize) -> Runtime {
     Runtime::load(Path::new(cto_host::BUNDLED_PLUGIN), options).expect("the Ivanti component loads")
 }
 
-async fn session(rt: &Runtime, server: &Hostile, auth: Value) -> PluginSession {
-    crate::fixtures::open(rt, &config(&server.url, auth)).await
+async fn session(rt: &Runtime, sim: &Sim, auth: Value) -> PluginSession {
+    crate::fixtures::open(rt, &crate::fixtures::basic(sim, auth)).await
 }
 
 fn task() -> Task {
@@ -362,18 +155,25 @@ fn bad_response(case: &str, e: &Error, says: &str) {
 }
 
 /// The runtime still serves: a new session against a well-behaved tenant
-/// syncs, creates and reads the fields normally.
+/// creates, syncs and reads the fields normally.
 async fn still_usable(rt: &Runtime) {
-    let good = Hostile::start(well_behaved);
+    let good = crate::fixtures::sim();
     let mut s = session(rt, &good, json!({})).await;
-    let synced = tokio::time::timeout(CASE_LIMIT, s.sync(&[task()]))
+    let created = tokio::time::timeout(CASE_LIMIT, crate::fixtures::create(&mut s, 1))
+        .await
+        .expect("the well-behaved create ends")
+        .expect("the well-behaved create succeeds");
+    let number = crate::fixtures::incident_number(&created.id);
+    assert!(good.set_status(number, "Active"));
+    assert!(good.set_owner(number, Some("Jacob.Clerk")));
+    let synced = tokio::time::timeout(CASE_LIMIT, s.sync(&[created]))
         .await
         .expect("the well-behaved sync ends")
         .expect("the well-behaved sync succeeds");
     assert_eq!(synced[0].state, TaskState::InProgress);
     assert_eq!(synced[0].assignee.as_deref(), Some("Jacob.Clerk"));
-    let fields = s.fields().await.expect("the guide's $metadata reads");
-    assert_eq!(fields.len(), 3);
+    let fields = s.fields().await.expect("the tenant's $metadata reads");
+    assert!(fields.iter().any(|f| f.name == "Subject"), "{fields:?}");
 }
 
 /// Peak resident memory of this test process, in MiB.
@@ -400,16 +200,17 @@ async fn a_1_gb_body_is_refused_at_the_cap() {
         } else {
             "(a) 1 GiB sync answer with Content-Length"
         };
-        let server = Hostile::start(move |_, _| Answer::Huge { chunked });
+        let sim = tenant(Hostile::Huge { chunked });
         let received_before = rt.stats.bytes_received.load(Ordering::Relaxed);
-        let mut s = session(&rt, &server, json!({})).await;
+        let mut s = session(&rt, &sim, json!({})).await;
         let (e, elapsed) = hostile(case, s.sync(&[task()])).await;
         bad_response(case, &e, "larger than 16 MiB");
-        let hang_ups = server.hang_ups(1).await;
+        let hang_ups = hang_ups(&sim, 1).await;
         let received = rt.stats.bytes_received.load(Ordering::Relaxed) - received_before;
+        let written = sim.hostile_log().bytes_written;
         eprintln!(
-            "[hostile] {case}: server wrote {:.1} MiB before the hang-up ({:?} after its head), host received {:.1} MiB, peak RSS of the test process {} MiB",
-            server.written() as f64 / MIB as f64,
+            "[hostile] {case}: tenant wrote {:.1} MiB before the hang-up ({:?} after its head), host received {:.1} MiB, peak RSS of the test process {} MiB",
+            written as f64 / MIB as f64,
             hang_ups.first(),
             received as f64 / MIB as f64,
             peak_rss_mib()
@@ -421,11 +222,7 @@ async fn a_1_gb_body_is_refused_at_the_cap() {
             received <= cap + 4 * MIB,
             "{case}: the host read {received} bytes"
         );
-        assert!(
-            server.written() < 128 * MIB,
-            "{case}: {} bytes were taken",
-            server.written()
-        );
+        assert!(written < 128 * MIB, "{case}: {written} bytes were taken");
         assert!(elapsed < Duration::from_secs(10), "{case}: {elapsed:?}");
         assert!(
             peak_rss_mib() < 512,
@@ -499,12 +296,8 @@ async fn bodies_under_the_cap_that_expand_are_refused() {
         ),
     ];
     for (case, status, body, says) in cases {
-        let server = Hostile::start(move |_, _| Answer::Body {
-            status,
-            content_type: "application/json",
-            body: body.clone(),
-        });
-        let mut s = session(&rt, &server, json!({"retry_wait_seconds": 0})).await;
+        let sim = tenant(Hostile::body(status, "application/json", body));
+        let mut s = session(&rt, &sim, json!({"retry_wait_seconds": 0})).await;
         let (e, _) = if case.contains("$metadata") {
             hostile(case, s.fields()).await
         } else {
@@ -543,21 +336,21 @@ fn billion_laughs() -> String {
 async fn an_entity_expansion_bomb_in_metadata_is_refused_fast() {
     let rt = runtime();
     let bomb = billion_laughs();
-    let server = Hostile::start(move |_, _| xml_answer(bomb.clone()));
-    let mut s = session(&rt, &server, json!({})).await;
+    let sim = tenant(xml_answer(bomb));
+    let mut s = session(&rt, &sim, json!({})).await;
     let case = "(b) billion laughs as $metadata";
     let (e, elapsed) = hostile(case, s.fields()).await;
     bad_response(case, &e, "DOCTYPE");
     assert!(elapsed < Duration::from_secs(2), "{case}: {elapsed:?}");
     assert_eq!(
-        server.requests(),
+        api_calls(&sim),
         vec!["GET /api/odata/incidents/$metadata".to_string()]
     );
 
     // Without a DOCTYPE the references are simply undefined.
     let undefined = billion_laughs().split_once("]>").unwrap().1.to_owned();
-    let server = Hostile::start(move |_, _| xml_answer(undefined.clone()));
-    let mut s = session(&rt, &server, json!({})).await;
+    let sim = tenant(xml_answer(undefined));
+    let mut s = session(&rt, &sim, json!({})).await;
     let case = "(b) undefined entity references as $metadata";
     let (e, _) = hostile(case, s.fields()).await;
     bad_response(case, &e, "");
@@ -568,8 +361,8 @@ async fn an_entity_expansion_bomb_in_metadata_is_refused_fast() {
         "<a>".repeat(100_000),
         "</a>".repeat(100_000)
     );
-    let server = Hostile::start(move |_, _| xml_answer(deep.clone()));
-    let mut s = session(&rt, &server, json!({})).await;
+    let sim = tenant(xml_answer(deep));
+    let mut s = session(&rt, &sim, json!({})).await;
     let case = "(b) 100,000 nested elements as $metadata";
     let (e, _) = hostile(case, s.fields()).await;
     bad_response(case, &e, "nested deeper than 64");
@@ -584,17 +377,19 @@ async fn deeply_nested_json_is_a_bad_response() {
     let arrays = "[".repeat(100_000);
     let objects = r#"{"value":"#.repeat(100_000);
     for (what, body) in [("100,000 '['", arrays), ("100,000 '{\"value\":'", objects)] {
-        let server = Hostile::start(json_but_metadata(body.into_bytes()));
-        let mut s = session(&rt, &server, json!({})).await;
+        let sim = crate::fixtures::sim();
+        answer_calls(&sim, Some(Endpoint::Create), json_answer(body.clone()));
+        let mut s = session(&rt, &sim, json!({})).await;
         let case = format!("(c) {what} as a create answer");
         let (e, _) = hostile(&case, crate::fixtures::create(&mut s, 1)).await;
         bad_response(&case, &e, "not JSON");
-        let mut s = session(&rt, &server, json!({})).await;
+        answer_calls(&sim, Some(Endpoint::Query), json_answer(body));
+        let mut s = session(&rt, &sim, json!({})).await;
         let case = format!("(c) {what} as a sync answer");
         let (e, _) = hostile(&case, s.sync(&[task()])).await;
         bad_response(&case, &e, "not JSON");
         // `$metadata` once, one create and one sync: nothing was sent twice.
-        assert_eq!(server.requests().len(), 3, "{:?}", server.requests());
+        assert_eq!(api_calls(&sim).len(), 3, "{:?}", api_calls(&sim));
     }
     still_usable(&rt).await;
 }
@@ -653,16 +448,17 @@ async fn wrong_field_types_are_bad_responses() {
     ];
     for (what, page, says) in cases {
         let body = page.to_string();
-        let server = Hostile::start(move |_, _| json_answer(body.clone()));
-        let mut s = session(&rt, &server, json!({})).await;
+        let sim = tenant(json_answer(body));
+        let mut s = session(&rt, &sim, json!({})).await;
         let case = format!("(d) {what} in a sync answer");
         let (e, _) = hostile(&case, s.sync(&[task()])).await;
         bad_response(&case, &e, says);
     }
     // The same checks guard a create's answer.
     let record = with("RecId", json!(12345)).to_string();
-    let server = Hostile::start(json_but_metadata(record.into_bytes()));
-    let mut s = session(&rt, &server, json!({})).await;
+    let sim = crate::fixtures::sim();
+    answer_calls(&sim, Some(Endpoint::Create), json_answer(record));
+    let mut s = session(&rt, &sim, json!({})).await;
     let case = "(d) RecId as a number in a create answer";
     let (e, _) = hostile(case, crate::fixtures::create(&mut s, 1)).await;
     bad_response(case, &e, "no valid RecId");
@@ -675,12 +471,14 @@ async fn non_utf8_bodies_are_errors() {
     let mut page = br#"{"value":[{"IncidentNumber":10001,"RecId":"54894F23A7CD33C3A55535F7FFDD1A7A","Status":"Act"#.to_vec();
     page.extend_from_slice(&[0xff, 0xfe, 0xc3, 0x28]);
     page.extend_from_slice(br#"ive"}]}"#);
-    let server = Hostile::start(json_but_metadata(page));
-    let mut s = session(&rt, &server, json!({})).await;
+    let sim = crate::fixtures::sim();
+    answer_calls(&sim, Some(Endpoint::Query), json_answer(page.clone()));
+    let mut s = session(&rt, &sim, json!({})).await;
     let case = "(e) non-UTF-8 bytes in a sync answer";
     let (e, _) = hostile(case, s.sync(&[task()])).await;
     bad_response(case, &e, "invalid UTF-8");
-    let mut s = session(&rt, &server, json!({})).await;
+    answer_calls(&sim, Some(Endpoint::Create), json_answer(page));
+    let mut s = session(&rt, &sim, json!({})).await;
     let case = "(e) non-UTF-8 bytes in a create answer";
     let (e, _) = hostile(case, crate::fixtures::create(&mut s, 1)).await;
     bad_response(case, &e, "invalid UTF-8");
@@ -698,8 +496,8 @@ async fn non_utf8_bodies_are_errors() {
         ("a property name", latin1("ActualCategory\"")),
         ("the text between elements", latin1("<Property")),
     ] {
-        let server = Hostile::start(move |_, _| xml_answer(doc.clone()));
-        let mut s = session(&rt, &server, json!({})).await;
+        let sim = tenant(xml_answer(doc));
+        let mut s = session(&rt, &sim, json!({})).await;
         let case = format!("(e) non-UTF-8 bytes in $metadata ({what})");
         let (e, _) = hostile(&case, s.fields()).await;
         bad_response(&case, &e, "UTF-8");
@@ -712,11 +510,11 @@ async fn an_endless_body_times_out() {
     let rt = runtime();
     let timeout = json!({"request_timeout_seconds": 1});
     for (what, answer) in [
-        ("a body dripping 1 byte/s", Answer::DripBody),
-        ("a head dripping 1 byte/s", Answer::DripHead),
+        ("a body dripping 1 byte/s", Hostile::DripBody),
+        ("a head dripping 1 byte/s", Hostile::DripHead),
     ] {
-        let server = Hostile::start(move |_, _| answer.clone());
-        let mut s = session(&rt, &server, timeout.clone()).await;
+        let sim = tenant(answer);
+        let mut s = session(&rt, &sim, timeout.clone()).await;
         let case = format!("(f) {what}, request_timeout_seconds 1, sync");
         let (e, elapsed) = hostile(&case, s.sync(&[task()])).await;
         match &e {
@@ -724,10 +522,10 @@ async fn an_endless_body_times_out() {
             other => panic!("{case}: expected a transport error, got {other:?}"),
         }
         assert!(elapsed < Duration::from_secs(5), "{case}: {elapsed:?}");
-        let hang_ups = server.hang_ups(1).await;
+        let hang_ups = hang_ups(&sim, 1).await;
         eprintln!(
-            "[hostile] {case}: server wrote {} bytes, hang-up noticed {:?} after the answer began",
-            server.written(),
+            "[hostile] {case}: tenant wrote {} bytes, hang-up noticed {:?} after the answer began",
+            sim.hostile_log().bytes_written,
             hang_ups.first()
         );
     }

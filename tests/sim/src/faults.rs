@@ -1,5 +1,6 @@
 //! Faults that can be switched on at run time.
 
+use crate::hostile::Hostile;
 use serde::{Deserialize, Serialize};
 
 /// The kind of API call a request is (also the key of the call counters).
@@ -74,6 +75,21 @@ pub struct Faults {
     pub echo_secrets_fraction: f64,
     /// The body's shape; None rotates through [`EchoShape::ALL`] in order, one per 500.
     pub echo_secrets_shape: Option<EchoShape>,
+    /// Refuse the next N logins with a 400 ISM_4000 `Invalid password '…'` that
+    /// echoes the submitted password in two spellings a redactor must still
+    /// recognise (whitespace as a tab; a line break before whitespace with
+    /// punctuation as HTML character references).
+    pub echo_password_next: u32,
+    /// Refuse this fraction (0.0..=1.0) of logins so.
+    pub echo_password_fraction: f64,
+    /// Answer the next N calls with `hostile_answer` instead of serving them, then
+    /// close the connection. Logins are spared (so the call under test is reached)
+    /// unless `only` is `login`.
+    pub hostile_next: u32,
+    /// Answer this fraction (0.0..=1.0) of calls so (1.0: every call).
+    pub hostile_fraction: f64,
+    /// What those calls get.
+    pub hostile_answer: Hostile,
     /// Restrict every fault above to one kind of call.
     pub only: Option<Endpoint>,
 }
@@ -123,6 +139,11 @@ impl Default for Faults {
             echo_secrets_next: 0,
             echo_secrets_fraction: 0.0,
             echo_secrets_shape: None,
+            echo_password_next: 0,
+            echo_password_fraction: 0.0,
+            hostile_next: 0,
+            hostile_fraction: 0.0,
+            hostile_answer: Hostile::default(),
             only: None,
         }
     }

@@ -12,6 +12,7 @@
 
 mod config;
 mod faults;
+mod hostile;
 mod http;
 mod live;
 mod model;
@@ -25,6 +26,7 @@ pub use config::{
     DEFAULT_ROLE, DEFAULT_USERNAME,
 };
 pub use faults::{EchoShape, Endpoint, Faults};
+pub use hostile::{Hostile, HostileLog, HUGE_BYTES};
 pub use live::{
     status_step_allowed, ECHO_CLIENT_IP, ECHO_HOSTNAME, ECHO_SERVICE_NAME, IIS_404_15,
     METADATA_JSON_500,
@@ -210,9 +212,14 @@ impl Sim {
         self.state().calls.clone()
     }
 
-    /// Resets the call counters and the daily quota usage.
+    /// Resets the call counters, the daily quota usage and the hostile answers' log.
     pub fn reset_calls(&self) {
         self.shared.reset_calls();
+    }
+
+    /// What the hostile answers (the `hostile_*` faults) wrote and saw.
+    pub fn hostile_log(&self) -> HostileLog {
+        self.shared.hostile.snapshot()
     }
 
     /// The request log, oldest first (at most [`REQUEST_LOG_CAP`] entries).

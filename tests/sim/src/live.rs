@@ -191,6 +191,26 @@ fn xml_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A password as the echoing login 400s spell it, twice: whitespace as a
+/// tab; then a line break before each whitespace, with every other
+/// character but letters and digits as an HTML decimal reference (`@` as
+/// `&#64;`), two spellings mixed in one echo.
+pub(crate) fn mangled_password(pw: &str) -> String {
+    let tab: String = pw
+        .chars()
+        .map(|c| if c.is_whitespace() { '\t' } else { c })
+        .collect();
+    let mixed: String = pw
+        .chars()
+        .map(|c| match c {
+            c if c.is_whitespace() => format!("\n{c}"),
+            c if c.is_alphanumeric() => c.to_string(),
+            c => format!("&#{};", u32::from(c)),
+        })
+        .collect();
+    format!("{tab} / {mixed}")
+}
+
 /// The `description` of an echoing 500 ("Unhandled system exception: …").
 pub fn echo_description(shape: EchoShape, c: &EchoContext) -> String {
     let (message, kind) = match c.password {
@@ -280,6 +300,14 @@ mod tests {
         assert!(status_step_allowed("Resolved", "Closed"));
         assert!(!status_step_allowed("Closed", "Active"));
         assert!(status_step_allowed("Triage", "Closed"));
+    }
+
+    #[test]
+    fn mangled_passwords() {
+        assert_eq!(
+            mangled_password("hunter two@x!"),
+            "hunter\ttwo@x! / hunter\n two&#64;x&#33;"
+        );
     }
 
     #[test]

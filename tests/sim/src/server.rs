@@ -1,6 +1,7 @@
 //! Routing, the Ivanti API handlers, faults and the `/_sim/` control API.
 
 use crate::faults::{EchoShape, Endpoint, Faults};
+use crate::hostile::{self, Hostile};
 use crate::http::{read_request, write_response, Delivery, ReadError, Request, Response};
 use crate::live;
 use crate::model::{self, EmployeeInfo, RecordOut, Schema};
@@ -136,6 +137,8 @@ pub(crate) struct Shared {
     employee: EmployeeInfo,
     metadata: String,
     state: Mutex<State>,
+    /// Outside `state`: streamed answers update it on every write.
+    pub(crate) hostile: hostile::Log,
 }
 
 /// Who a request is authenticated as.
@@ -149,6 +152,8 @@ struct Begin {
     early: Option<Response>,
     /// Answered in front of the tenant (IIS), so no fault touches the answer.
     filtered: bool,
+    /// Answered with raw bytes no well-formed response has.
+    hostile: Option<Hostile>,
 }
 
 impl Begin {
@@ -157,20 +162,25 @@ impl Begin {
             delay,
             early: None,
             filtered: false,
+            hostile: None,
         }
     }
     fn answer(delay: Duration, r: Response) -> Begin {
         Begin {
-            delay,
             early: Some(r),
-            filtered: false,
+            ..Begin::pass(delay)
         }
     }
     fn filtered(r: Response) -> Begin {
         Begin {
-            delay: Duration::ZERO,
-            early: Some(r),
             filtered: true,
+            ..Begin::answer(Duration::ZERO, r)
+        }
+    }
+    fn hostile(delay: Duration, h: Hostile) -> Begin {
+        Begin {
+            hostile: Some(h),
+            ..Begin::pass(delay)
         }
     }
 }
@@ -245,6 +255,7 @@ impl Shared {
             schema,
             cfg,
             state: Mutex::new(state),
+            hostile: hostile::Log::default(),
         }
     }
 
@@ -343,6 +354,7 @@ impl Shared {
         st.calls = Calls::default();
         st.quota_used = 0;
         st.quota_start = Instant::now();
+        self.hostile.reset();
     }
 
     fn view(&self, inc: &Incident) -> IncidentView {
@@ -379,7 +391,7 @@ impl Shared {
     // ---- faults -------------------------------------------------------------
 
     /// Counts and logs a call; decides the delay and any early answer (IIS filtering,
-    /// quota, 429, 5xx, echoing 500).
+    /// quota, 429, 5xx, echoing 500, echoing login 400, hostile answer).
     fn begin(&self, req: &Request, endpoint: Endpoint) -> Begin {
         let mut st = self.lock();
         st.calls.bump(endpoint);
@@ -472,6 +484,20 @@ impl Shared {
                 .unwrap_or(EchoShape::ALL[st.echo_seq % EchoShape::ALL.len()]);
             st.echo_seq += 1;
             return Begin::answer(delay, self.echo_secrets(req, endpoint, shape));
+        }
+        if endpoint == Endpoint::Login
+            && fire(
+                &mut st.faults.echo_password_next,
+                f.echo_password_fraction,
+                &mut st.rng,
+            )
+        {
+            return Begin::answer(delay, echo_password(req));
+        }
+        // A spared login lets the session reach the call the hostile answer is for.
+        let spared = endpoint == Endpoint::Login && f.only != Some(Endpoint::Login);
+        if !spared && fire(&mut st.faults.hostile_next, f.hostile_fraction, &mut st.rng) {
+            return Begin::hostile(delay, f.hostile_answer);
         }
         Begin::pass(delay)
     }
@@ -1208,6 +1234,14 @@ impl Shared {
                 self.set_faults(Faults::default());
                 ok()
             }
+            ("GET", ["hostile"]) => {
+                let log = self.hostile.snapshot();
+                let hang_ups_ms: Vec<u128> = log.hang_ups.iter().map(|d| d.as_millis()).collect();
+                Response::json(
+                    200,
+                    &json!({"requests": log.requests, "bytes_written": log.bytes_written, "hang_ups_ms": hang_ups_ms}),
+                )
+            }
             ("GET", ["switches"]) => Response::json(200, &json!(self.switches())),
             ("POST" | "PUT", ["switches"]) => {
                 let mut st = self.lock();
@@ -1283,6 +1317,16 @@ impl Route {
             Route::MethodNotAllowed | Route::NotFound => Endpoint::Other,
         }
     }
+}
+
+/// A login refusal that repeats the submitted password, mangled.
+fn echo_password(req: &Request) -> Response {
+    let submitted = serde_json::from_slice::<Value>(&req.body)
+        .ok()
+        .and_then(|b| b.get("password")?.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let echo = live::mangled_password(&submitted);
+    Response::ivanti_error(400, "ISM_4000", &format!("Invalid password '{echo}'"))
 }
 
 /// A get-by-key (or, live, a PATCH) of a record that does not exist.
@@ -1449,6 +1493,11 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>) {
         let begin = shared.begin(&req, endpoint);
         if !begin.delay.is_zero() {
             tokio::time::sleep(begin.delay).await;
+        }
+        if let Some(h) = begin.hostile {
+            let request = format!("{} {}", req.method, req.target);
+            hostile::answer(&mut wr, &h, request, &shared.hostile).await;
+            break;
         }
         let (resp, committed) = match begin.early {
             Some(r) if begin.filtered => {

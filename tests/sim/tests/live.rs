@@ -55,6 +55,9 @@ fn post(sim: &Sim, body: Value) -> Resp {
 }
 
 fn meta_with_accept(sim: &Sim, accept: &str) -> Resp {
+    if accept.is_empty() {
+        return meta_without_accept(sim);
+    }
     Conn::open(&sim.url())
         .send(
             "GET",
@@ -63,6 +66,15 @@ fn meta_with_accept(sim: &Sim, accept: &str) -> Resp {
             None,
         )
         .unwrap()
+}
+
+/// Raw: reqwest always sends an `Accept` (`*/*` when none is set).
+fn meta_without_accept(sim: &Sim) -> Resp {
+    let request = format!(
+        "GET {META} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\nConnection: close\r\n\r\n",
+        api_key_auth()
+    );
+    raw(&sim.url(), request.as_bytes())
 }
 
 // ---- 1. no rows -------------------------------------------------------------

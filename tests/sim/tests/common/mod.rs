@@ -1,16 +1,23 @@
-//! A tiny blocking HTTP/1.1 client over std::net for the simulator's tests.
+//! The simulator's tests speak to it through reqwest (a client it did not
+//! write), plus `raw` for the few requests a client library will not send.
 #![allow(dead_code)]
 
 use ivanti_sim::{Sim, SimConfig};
+use reqwest::blocking::{Body, Client, RequestBuilder};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 pub const CREATE_SAMPLE: &str = include_str!("../fixtures/create_sample.json");
 pub const UPDATE_SAMPLE: &str = include_str!("../fixtures/update_sample.json");
 pub const QUERY_SAMPLE: &str = include_str!("../fixtures/query_sample.json");
 pub const EMPLOYEE: &str = "F7177FFB09B44D159B1ADE379A5D1BC7";
+/// What the Cloud Exchange plugin sends (the request log keeps it).
+const USER_AGENT: &str = "netskope-ce-5.0.1-cto-ivanti-v1.0.0";
+const TIMEOUT: Duration = Duration::from_secs(20);
 
 #[derive(Debug)]
 pub struct Resp {
@@ -33,123 +40,197 @@ impl Resp {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("invalid JSON ({e}): {}", self.text()))
     }
+
+    /// Status and headers, no body.
+    fn head(r: &reqwest::blocking::Response) -> Resp {
+        let headers = r
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                (k.as_str().to_owned(), v)
+            })
+            .collect();
+        Resp {
+            status: r.status().as_u16(),
+            headers,
+            body: Vec::new(),
+        }
+    }
+
+    fn read(r: reqwest::blocking::Response) -> reqwest::Result<Resp> {
+        let head = Resp::head(&r);
+        Ok(Resp {
+            body: r.bytes()?.to_vec(),
+            ..head
+        })
+    }
 }
 
-/// One keep-alive connection.
+/// `idle`: connections kept per host (0: a new connection for every request).
+fn client(idle: usize) -> Client {
+    let mut headers = HeaderMap::new();
+    headers.insert("user-agent", HeaderValue::from_static(USER_AGENT));
+    Client::builder()
+        .default_headers(headers)
+        .pool_max_idle_per_host(idle)
+        .timeout(TIMEOUT)
+        // The request log keeps header names as sent; tests look for `Authorization`.
+        .http1_title_case_headers()
+        .build()
+        .expect("an HTTP client")
+}
+
+/// A request to the sim. Without an `Accept` among `headers` it sends
+/// `application/json`, or `application/xml` for `$metadata` (live tenants
+/// answer 500 to JSON there).
+fn request(
+    client: &Client,
+    url: &str,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> RequestBuilder {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+    let mut r = client.request(
+        method.clone(),
+        format!("{}{target}", url.trim_end_matches('/')),
+    );
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("accept"))
+    {
+        let accept = if target.contains("$metadata") || target.contains("%24metadata") {
+            "application/xml"
+        } else {
+            "application/json"
+        };
+        r = r.header("Accept", accept);
+    }
+    for (k, v) in headers {
+        assert!(!v.is_empty(), "reqwest sends no empty {k}: use `raw`");
+        r = r.header(HeaderName::from_bytes(k.as_bytes()).unwrap(), *v);
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() || method == "POST" || method == "PATCH" {
+        r = r
+            .header("Content-Type", "application/json")
+            .body(body.to_owned());
+    }
+    r
+}
+
+/// One keep-alive connection (a client that keeps one idle connection).
 pub struct Conn {
-    reader: BufReader<TcpStream>,
-}
-
-fn host_port(url: &str) -> &str {
-    url.trim_start_matches("http://").trim_end_matches('/')
+    client: Client,
+    url: String,
 }
 
 impl Conn {
     pub fn open(url: &str) -> Conn {
-        let s = TcpStream::connect(host_port(url)).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        s.set_nodelay(true).unwrap();
         Conn {
-            reader: BufReader::new(s),
+            client: client(1),
+            url: url.to_owned(),
         }
     }
 
-    /// Sends a request; reads the answer by Content-Length.
-    ///
-    /// Without an `Accept` among `headers` it sends `application/json`, or
-    /// `application/xml` for `$metadata` (live tenants answer 500 to JSON there);
-    /// an `Accept` header with an empty value sends none.
     pub fn send(
         &mut self,
         method: &str,
         target: &str,
         headers: &[(&str, &str)],
         body: Option<&str>,
-    ) -> std::io::Result<Resp> {
-        let mut req = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: netskope-ce-5.0.1-cto-ivanti-v1.0.0\r\n");
-        if !headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("accept"))
-        {
-            let accept = if target.contains("$metadata") || target.contains("%24metadata") {
-                "application/xml"
-            } else {
-                "application/json"
-            };
-            req.push_str(&format!("Accept: {accept}\r\n"));
-        }
-        for (k, v) in headers.iter().filter(|(_, v)| !v.is_empty()) {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        let body = body.unwrap_or("");
-        if !body.is_empty() || method == "POST" || method == "PATCH" {
-            req.push_str("Content-Type: application/json\r\n");
-            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
-        }
-        req.push_str("\r\n");
-        req.push_str(body);
-        self.reader.get_mut().write_all(req.as_bytes())?;
-        self.read_response()
+    ) -> reqwest::Result<Resp> {
+        request(&self.client, &self.url, method, target, headers, body)
+            .send()
+            .and_then(Resp::read)
     }
 
-    pub fn read_response(&mut self) -> std::io::Result<Resp> {
-        let mut line = String::new();
-        if self.reader.read_line(&mut line)? == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "connection closed before a response",
-            ));
-        }
-        let status: u16 = line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("bad status line {line:?}"));
-        let mut headers = Vec::new();
-        loop {
-            line.clear();
-            self.reader.read_line(&mut line)?;
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            let (k, v) = l.split_once(':').expect("header");
-            headers.push((k.trim().to_string(), v.trim().to_string()));
-        }
-        let len: usize = headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-            .map(|(_, v)| v.parse().unwrap())
-            .unwrap_or(0);
-        let mut body = vec![0; len];
-        self.reader.read_exact(&mut body)?;
-        Ok(Resp {
-            status,
-            headers,
-            body,
-        })
+    /// A POST whose body goes out chunked (its length is not known up front).
+    pub fn post_chunked(&mut self, target: &str, auth: &str, body: &str) -> reqwest::Result<Resp> {
+        let reader = std::io::Cursor::new(body.as_bytes().to_vec());
+        request(
+            &self.client,
+            &self.url,
+            "POST",
+            target,
+            &[("Authorization", auth)],
+            None,
+        )
+        .body(Body::new(reader))
+        .send()
+        .and_then(Resp::read)
     }
 
-    /// Reads whatever comes until the server closes the connection.
-    pub fn read_to_end(&mut self) -> Vec<u8> {
-        let mut v = Vec::new();
-        let _ = self.reader.read_to_end(&mut v);
-        v
+    /// The answer's status and headers, and the body bytes read until the
+    /// connection failed or ended.
+    pub fn partial(&mut self, target: &str, auth: &str) -> (Resp, Vec<u8>) {
+        let mut r = request(
+            &self.client,
+            &self.url,
+            "GET",
+            target,
+            &[("Authorization", auth)],
+            None,
+        )
+        .send()
+        .expect("an answer head");
+        let head = Resp::head(&r);
+        let mut got = Vec::new();
+        let mut buf = [0u8; 8192];
+        while let Ok(n @ 1..) = r.read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+        (head, got)
     }
+}
 
-    pub fn write_raw(&mut self, data: &[u8]) {
-        self.reader.get_mut().write_all(data).unwrap();
+/// Sends `request` as raw bytes on a new connection and reads the answer
+/// until the sim closes it. Only for what a client library will not send
+/// (a malformed request line, a head over 64 KiB, no `Accept`); a
+/// well-formed `request` should ask for `Connection: close`.
+pub fn raw(url: &str, request: &[u8]) -> Resp {
+    let mut s = TcpStream::connect(url.trim_start_matches("http://").trim_end_matches('/'))
+        .expect("connect");
+    s.set_read_timeout(Some(TIMEOUT)).unwrap();
+    s.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let at = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no head: {:?}", String::from_utf8_lossy(&answer)));
+    let head = String::from_utf8_lossy(&answer[..at]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {head:?}"));
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    Resp {
+        status,
+        headers,
+        body: answer[at + 4..].to_vec(),
     }
 }
 
 /// One request on a fresh connection.
 pub fn call(url: &str, method: &str, target: &str, auth: Option<&str>, body: Option<&str>) -> Resp {
-    let mut c = Conn::open(url);
+    static FRESH: OnceLock<Client> = OnceLock::new();
+    let client = FRESH.get_or_init(|| client(0));
     let mut h = vec![("Connection", "close")];
     if let Some(a) = auth {
         h.push(("Authorization", a));
     }
-    c.send(method, target, &h, body).expect("request")
+    request(client, url, method, target, &h, body)
+        .send()
+        .and_then(Resp::read)
+        .expect("request")
 }
 
 pub fn login_body(sim: &Sim) -> String {
