@@ -314,8 +314,7 @@ mod tests {
         let started = Instant::now();
         let e = start_within(timeout, pre.instantiate_async(&mut store))
             .await
-            .err()
-            .expect("a start function that never returns fails the instantiation");
+            .expect_err("a start function that never returns fails the instantiation");
         assert!(
             e.to_string()
                 .contains("start code ran past its 1 s deadline"),
