@@ -15,3 +15,4 @@ mod ivanti;
 mod live;
 mod sandbox;
 mod tls;
+mod webhook;

@@ -12,6 +12,7 @@
 
 mod config;
 mod faults;
+pub mod hooks;
 mod hostile;
 mod http;
 mod live;
@@ -220,6 +221,11 @@ impl Sim {
     /// What the hostile answers (the `hostile_*` faults) wrote and saw.
     pub fn hostile_log(&self) -> HostileLog {
         self.shared.hostile.snapshot()
+    }
+
+    /// What the webhook receiver (`/_hook/...`, see [`hooks`]) got, oldest first.
+    pub fn hooks(&self) -> Vec<LoggedRequest> {
+        self.shared.hooks.snapshot()
     }
 
     /// The request log, oldest first (at most [`REQUEST_LOG_CAP`] entries).

@@ -139,6 +139,7 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// Outside `state`: streamed answers update it on every write.
     pub(crate) hostile: hostile::Log,
+    pub(crate) hooks: crate::hooks::Hooks,
 }
 
 /// Who a request is authenticated as.
@@ -256,6 +257,7 @@ impl Shared {
             cfg,
             state: Mutex::new(state),
             hostile: hostile::Log::default(),
+            hooks: crate::hooks::Hooks::default(),
         }
     }
 
@@ -1478,8 +1480,13 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>) {
             Ok(Ok(r)) => r,
         };
         let keep = req.keep_alive;
-        if req.path == "/_sim" || req.path.starts_with("/_sim/") {
-            let resp = shared.control(&req);
+        let control = req.path == "/_sim" || req.path.starts_with("/_sim/");
+        if control || crate::hooks::Hooks::is_hook(&req.path) {
+            let resp = if control {
+                shared.control(&req)
+            } else {
+                shared.hooks.receive(&req)
+            };
             if !write_response(&mut wr, &resp, keep, Delivery::default()).await {
                 break;
             }

@@ -326,3 +326,20 @@ fn binary_runs_standalone() {
         assert!(help.contains(s), "--help lacks {s}");
     }
 }
+
+#[test]
+fn the_webhook_receiver_logs_what_it_gets_apart_from_the_tenant() {
+    let sim = start();
+    let u = sim.url();
+    let r = call(&u, "POST", "/_hook/chat", None, Some(r#"{"text":"hello"}"#));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), json!({"ok": true}));
+    let got = sim.hooks();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (got[0].method.as_str(), got[0].target.as_str(), got[0].body.as_str()),
+        ("POST", "/_hook/chat", r#"{"text":"hello"}"#)
+    );
+    assert_eq!(sim.calls().total, 0, "not a tenant call");
+    assert!(sim.requests().is_empty(), "not in the tenant's request log");
+}
