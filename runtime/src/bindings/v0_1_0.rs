@@ -1,8 +1,8 @@
-//! Host bindings of the `ticket-plugin` world.
+//! Bindings of contract 0.1.0 (`wit/since_v0.1.0`), released and frozen.
 
 wasmtime::component::bindgen!({
     world: "ticket-plugin",
-    path: "../wit",
+    path: "../wit/since_v0.1.0",
     imports: { default: async | trappable },
     exports: { default: async },
     require_store_data_send: true,
