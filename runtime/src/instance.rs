@@ -201,7 +201,7 @@ impl PluginInstance {
         alert: &Alert,
         values: &[FieldValue],
         queue: &str,
-    ) -> Result<Task, Failure> {
+    ) -> Result<api::Written, Failure> {
         call!(self, |g, s| g.call_create(s, session, alert, values, queue))?
             .map_err(Failure::Plugin)
     }
@@ -221,7 +221,7 @@ impl PluginInstance {
         task: &Task,
         alert: &Alert,
         values: &[FieldValue],
-    ) -> Result<Task, Failure> {
+    ) -> Result<api::Written, Failure> {
         call!(self, |g, s| g.call_update(s, session, task, alert, values))?.map_err(Failure::Plugin)
     }
 

@@ -18,9 +18,10 @@ use wasmtime::component::{Component, InstancePre, ResourceAny};
 use wasmtime::{Engine, Store};
 
 pub mod v0_1_0;
+pub mod v0_2_0;
 
 /// The newest contract: its types are the ones the runtime and the host use.
-pub use v0_1_0 as latest;
+pub use v0_2_0 as latest;
 
 pub use latest::api;
 
@@ -31,16 +32,18 @@ const INTERFACE: &str = "netskope:ticketing/ticket-orchestrator";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Contract {
     V0_1_0,
+    V0_2_0,
 }
 
 impl Contract {
     /// Every version this host loads, newest first.
-    pub const ALL: &'static [Contract] = &[Contract::V0_1_0];
+    pub const ALL: &'static [Contract] = &[Contract::V0_2_0, Contract::V0_1_0];
 
     /// The package version, `0.1.0`.
     pub fn version(self) -> &'static str {
         match self {
             Contract::V0_1_0 => "0.1.0",
+            Contract::V0_2_0 => "0.2.0",
         }
     }
 
@@ -93,6 +96,7 @@ impl serde::Serialize for Contract {
 /// A component checked against its version's world, ready to instantiate.
 pub enum TicketPluginPre {
     V0_1_0(v0_1_0::TicketPluginPre<HostState>),
+    V0_2_0(v0_2_0::TicketPluginPre<HostState>),
 }
 
 impl TicketPluginPre {
@@ -100,12 +104,14 @@ impl TicketPluginPre {
     pub fn new(contract: Contract, pre: InstancePre<HostState>) -> wasmtime::Result<Self> {
         Ok(match contract {
             Contract::V0_1_0 => Self::V0_1_0(v0_1_0::TicketPluginPre::new(pre)?),
+            Contract::V0_2_0 => Self::V0_2_0(v0_2_0::TicketPluginPre::new(pre)?),
         })
     }
 
     pub fn contract(&self) -> Contract {
         match self {
             Self::V0_1_0(_) => Contract::V0_1_0,
+            Self::V0_2_0(_) => Contract::V0_2_0,
         }
     }
 
@@ -115,6 +121,7 @@ impl TicketPluginPre {
     ) -> wasmtime::Result<TicketPlugin> {
         Ok(match self {
             Self::V0_1_0(p) => TicketPlugin::V0_1_0(p.instantiate_async(store).await?),
+            Self::V0_2_0(p) => TicketPlugin::V0_2_0(p.instantiate_async(store).await?),
         })
     }
 }
@@ -124,14 +131,27 @@ impl TicketPluginPre {
 /// (a trap), the inner one the plugin's.
 pub enum TicketPlugin {
     V0_1_0(v0_1_0::TicketPlugin),
+    V0_2_0(v0_2_0::TicketPlugin),
 }
 
 type StoreMut<'a> = &'a mut Store<HostState>;
+
+/// A plugin's typed answer in the newest types.
+type Answer<T> = wasmtime::Result<Result<T, api::Error>>;
+
+/// A 0.1.0 plugin's typed answer, converted by `f`.
+fn from_v0_1_0<A, T>(r: Result<A, v0_1_0::api::Error>, f: impl FnOnce(A) -> T) -> Answer<T> {
+    Ok(r.map(f).map_err(api::Error::from))
+}
 
 impl TicketPlugin {
     pub async fn call_info(&self, s: StoreMut<'_>) -> wasmtime::Result<api::PluginInfo> {
         match self {
             Self::V0_1_0(p) => {
+                let g = p.netskope_ticketing_ticket_orchestrator();
+                Ok(g.call_info(s).await?.into())
+            }
+            Self::V0_2_0(p) => {
                 p.netskope_ticketing_ticket_orchestrator()
                     .call_info(s)
                     .await
@@ -144,12 +164,16 @@ impl TicketPlugin {
         s: StoreMut<'_>,
         step: &str,
         config: &api::Configuration,
-    ) -> wasmtime::Result<Result<Vec<api::ConfigField>, api::Error>> {
+    ) -> Answer<Vec<api::ConfigField>> {
         match self {
             Self::V0_1_0(p) => {
-                p.netskope_ticketing_ticket_orchestrator()
-                    .call_step_fields(s, step, config)
-                    .await
+                let g = p.netskope_ticketing_ticket_orchestrator();
+                let config = v0_1_0::configuration(config);
+                from_v0_1_0(g.call_step_fields(s, step, &config).await?, v0_1_0::list)
+            }
+            Self::V0_2_0(p) => {
+                let g = p.netskope_ticketing_ticket_orchestrator();
+                g.call_step_fields(s, step, config).await
             }
         }
     }
@@ -159,12 +183,16 @@ impl TicketPlugin {
         s: StoreMut<'_>,
         step: &str,
         config: &api::Configuration,
-    ) -> wasmtime::Result<Result<(), api::Error>> {
+    ) -> Answer<()> {
         match self {
             Self::V0_1_0(p) => {
-                p.netskope_ticketing_ticket_orchestrator()
-                    .call_validate_step(s, step, config)
-                    .await
+                let g = p.netskope_ticketing_ticket_orchestrator();
+                let config = v0_1_0::configuration(config);
+                from_v0_1_0(g.call_validate_step(s, step, &config).await?, |()| ())
+            }
+            Self::V0_2_0(p) => {
+                let g = p.netskope_ticketing_ticket_orchestrator();
+                g.call_validate_step(s, step, config).await
             }
         }
     }
@@ -172,6 +200,10 @@ impl TicketPlugin {
     pub async fn call_defaults(&self, s: StoreMut<'_>) -> wasmtime::Result<api::DefaultMappings> {
         match self {
             Self::V0_1_0(p) => {
+                let g = p.netskope_ticketing_ticket_orchestrator();
+                Ok(g.call_defaults(s).await?.into())
+            }
+            Self::V0_2_0(p) => {
                 p.netskope_ticketing_ticket_orchestrator()
                     .call_defaults(s)
                     .await
@@ -182,6 +214,10 @@ impl TicketPlugin {
     pub async fn call_queues(&self, s: StoreMut<'_>) -> wasmtime::Result<Vec<api::Queue>> {
         match self {
             Self::V0_1_0(p) => {
+                let g = p.netskope_ticketing_ticket_orchestrator();
+                Ok(v0_1_0::list(g.call_queues(s).await?))
+            }
+            Self::V0_2_0(p) => {
                 p.netskope_ticketing_ticket_orchestrator()
                     .call_queues(s)
                     .await
@@ -193,28 +229,29 @@ impl TicketPlugin {
         &self,
         s: StoreMut<'_>,
         config: &api::Configuration,
-    ) -> wasmtime::Result<Result<ResourceAny, api::Error>> {
+    ) -> Answer<ResourceAny> {
         match self {
             Self::V0_1_0(p) => {
-                p.netskope_ticketing_ticket_orchestrator()
-                    .session()
-                    .call_open(s, config)
-                    .await
+                let g = p.netskope_ticketing_ticket_orchestrator().session();
+                let config = v0_1_0::configuration(config);
+                from_v0_1_0(g.call_open(s, &config).await?, |r| r)
+            }
+            Self::V0_2_0(p) => {
+                let g = p.netskope_ticketing_ticket_orchestrator().session();
+                g.call_open(s, config).await
             }
         }
     }
 
-    pub async fn call_check(
-        &self,
-        s: StoreMut<'_>,
-        session: ResourceAny,
-    ) -> wasmtime::Result<Result<(), api::Error>> {
+    pub async fn call_check(&self, s: StoreMut<'_>, session: ResourceAny) -> Answer<()> {
         match self {
             Self::V0_1_0(p) => {
-                p.netskope_ticketing_ticket_orchestrator()
-                    .session()
-                    .call_check(s, session)
-                    .await
+                let g = p.netskope_ticketing_ticket_orchestrator().session();
+                from_v0_1_0(g.call_check(s, session).await?, |()| ())
+            }
+            Self::V0_2_0(p) => {
+                let g = p.netskope_ticketing_ticket_orchestrator().session();
+                g.call_check(s, session).await
             }
         }
     }
@@ -223,13 +260,15 @@ impl TicketPlugin {
         &self,
         s: StoreMut<'_>,
         session: ResourceAny,
-    ) -> wasmtime::Result<Result<Vec<api::MappingField>, api::Error>> {
+    ) -> Answer<Vec<api::MappingField>> {
         match self {
             Self::V0_1_0(p) => {
-                p.netskope_ticketing_ticket_orchestrator()
-                    .session()
-                    .call_fields(s, session)
-                    .await
+                let g = p.netskope_ticketing_ticket_orchestrator().session();
+                from_v0_1_0(g.call_fields(s, session).await?, v0_1_0::list)
+            }
+            Self::V0_2_0(p) => {
+                let g = p.netskope_ticketing_ticket_orchestrator().session();
+                g.call_fields(s, session).await
             }
         }
     }
@@ -241,13 +280,19 @@ impl TicketPlugin {
         alert: &api::Alert,
         values: &[api::FieldValue],
         queue: &str,
-    ) -> wasmtime::Result<Result<api::Task, api::Error>> {
+    ) -> Answer<api::Written> {
         match self {
             Self::V0_1_0(p) => {
-                p.netskope_ticketing_ticket_orchestrator()
-                    .session()
-                    .call_create(s, session, alert, values, queue)
-                    .await
+                let g = p.netskope_ticketing_ticket_orchestrator().session();
+                let alert = alert.into();
+                from_v0_1_0(
+                    g.call_create(s, session, &alert, values, queue).await?,
+                    v0_1_0::written,
+                )
+            }
+            Self::V0_2_0(p) => {
+                let g = p.netskope_ticketing_ticket_orchestrator().session();
+                g.call_create(s, session, alert, values, queue).await
             }
         }
     }
@@ -258,13 +303,19 @@ impl TicketPlugin {
         session: ResourceAny,
         alert: &api::Alert,
         values: &[api::FieldValue],
-    ) -> wasmtime::Result<Result<Option<api::Task>, api::Error>> {
+    ) -> Answer<Option<api::Task>> {
         match self {
             Self::V0_1_0(p) => {
-                p.netskope_ticketing_ticket_orchestrator()
-                    .session()
-                    .call_find_created(s, session, alert, values)
-                    .await
+                let g = p.netskope_ticketing_ticket_orchestrator().session();
+                let alert = alert.into();
+                from_v0_1_0(
+                    g.call_find_created(s, session, &alert, values).await?,
+                    |t| t.map(api::Task::from),
+                )
+            }
+            Self::V0_2_0(p) => {
+                let g = p.netskope_ticketing_ticket_orchestrator().session();
+                g.call_find_created(s, session, alert, values).await
             }
         }
     }
@@ -276,13 +327,19 @@ impl TicketPlugin {
         task: &api::Task,
         alert: &api::Alert,
         values: &[api::FieldValue],
-    ) -> wasmtime::Result<Result<api::Task, api::Error>> {
+    ) -> Answer<api::Written> {
         match self {
             Self::V0_1_0(p) => {
-                p.netskope_ticketing_ticket_orchestrator()
-                    .session()
-                    .call_update(s, session, task, alert, values)
-                    .await
+                let g = p.netskope_ticketing_ticket_orchestrator().session();
+                let (task, alert) = (task.into(), alert.into());
+                from_v0_1_0(
+                    g.call_update(s, session, &task, &alert, values).await?,
+                    v0_1_0::written,
+                )
+            }
+            Self::V0_2_0(p) => {
+                let g = p.netskope_ticketing_ticket_orchestrator().session();
+                g.call_update(s, session, task, alert, values).await
             }
         }
     }
@@ -292,13 +349,16 @@ impl TicketPlugin {
         s: StoreMut<'_>,
         session: ResourceAny,
         tasks: &[api::Task],
-    ) -> wasmtime::Result<Result<Vec<api::Task>, api::Error>> {
+    ) -> Answer<Vec<api::Task>> {
         match self {
             Self::V0_1_0(p) => {
-                p.netskope_ticketing_ticket_orchestrator()
-                    .session()
-                    .call_sync(s, session, tasks)
-                    .await
+                let g = p.netskope_ticketing_ticket_orchestrator().session();
+                let tasks: Vec<v0_1_0::api::Task> = tasks.iter().map(Into::into).collect();
+                from_v0_1_0(g.call_sync(s, session, &tasks).await?, v0_1_0::list)
+            }
+            Self::V0_2_0(p) => {
+                let g = p.netskope_ticketing_ticket_orchestrator().session();
+                g.call_sync(s, session, tasks).await
             }
         }
     }
@@ -310,10 +370,12 @@ impl TicketPlugin {
     ) -> wasmtime::Result<u64> {
         match self {
             Self::V0_1_0(p) => {
-                p.netskope_ticketing_ticket_orchestrator()
-                    .session()
-                    .call_calls_made(s, session)
-                    .await
+                let g = p.netskope_ticketing_ticket_orchestrator().session();
+                g.call_calls_made(s, session).await
+            }
+            Self::V0_2_0(p) => {
+                let g = p.netskope_ticketing_ticket_orchestrator().session();
+                g.call_calls_made(s, session).await
             }
         }
     }
