@@ -31,7 +31,7 @@ mod tests {
     /// The contract version this front imports: `wit/deps` holds copies of
     /// that released folder's WIT, which is frozen, so the copies must be
     /// its text exactly.
-    const CONTRACT_DIR: &str = "../../wit/since_v0.1.0";
+    const CONTRACT_DIR: &str = "../../wit/since_v0.2.0";
 
     #[test]
     fn the_wit_copies_are_the_released_contract() {
