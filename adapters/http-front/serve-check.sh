@@ -3,9 +3,10 @@
 # one wasi:http/proxy component, serves it with `jco serve` (a host this
 # project did not write, pinned in package-lock.json), and checks real
 # requests against the simulated tenant (ivanti-sim): info, validate,
-# create, update, an all-deleted sync, bad inputs (400), bad credentials
-# (401, password not echoed), an unreachable tenant (502), and a rate limit
-# (429 with Retry-After).
+# create (and its warning when a value is cut to its MaxLength), update
+# (given the create's answer as its task), an all-deleted sync, bad inputs
+# (400), bad credentials (401, password not echoed), an unreachable tenant
+# (502), and a rate limit (429 with Retry-After).
 #
 # Exits non-zero on any failure. Needs: cargo (wasm32-wasip2), node >= 18,
 # npm, curl, jq.
@@ -163,6 +164,13 @@ expect "200" status_is 200
 expect "a task: id <number>|<RecId>, state new" jq_true '(.id | test("^[0-9]+\\|[0-9A-F]{32}$")) and .state == "new" and .status == "Logged"'
 expect "password not echoed" body_lacks "$PASSWORD"
 TASK1="$(cat "$OUT")"
+expect "no warnings" jq_true '.warnings == []'
+
+LONG_VALUES="$(jq -nc --argjson v "$VALUES" '$v | .[0][1] += (" " + ("x" * 300))')"
+call "create (Subject past its MaxLength)" POST /create "$(jq -nc --argjson c "$CFG" --argjson a "$(alert a-long)" --argjson v "$LONG_VALUES" --arg q "$QUEUE" \
+    '{config: $c, alert: $a, values: $v, queue: $q}')"
+expect "200" status_is 200
+expect "one warning, naming Subject and its MaxLength" jq_true '(.warnings | length) == 1 and .warnings[0].field == "Subject" and (.warnings[0].message | test("cut to 255"))'
 
 call "update" POST /update "$(jq -nc --argjson c "$CFG" --argjson t "$TASK1" --argjson a "$(alert a-1)" \
     '{config: $c, task: $t, alert: $a, values: [["NewNotes", "Received the alert again"]]}')"

@@ -1,8 +1,8 @@
 //! cto-host: runs Cloud Exchange ticket-orchestrator plugin components
-//! (WASI 0.2, world `netskope:ticketing/ticket-plugin@0.1.0`) in a
-//! wasmtime sandbox (the `cto-runtime` crate): the CLI, batch runs, the
-//! task store, templates and reports. It knows nothing about any
-//! ticketing system.
+//! (WASI 0.2, world `netskope:ticketing/ticket-plugin`, every released
+//! contract version) in a wasmtime sandbox (the `cto-runtime` crate): the
+//! CLI, batch runs, the task store, templates and reports. It knows
+//! nothing about any ticketing system.
 
 pub mod alert;
 pub mod batch;

@@ -16,7 +16,7 @@ use crate::task_id::{incident_number, is_rec_id, parse_task_id, task_id};
 use crate::transport::{Method, Request, Response, Transport, TransportError};
 use crate::typing::{Schema, UNTYPED};
 use crate::wire::{self, Page, Record, Rows, Scalar};
-use crate::wit::{Error, FieldValue, Task, TaskState};
+use crate::wit::{Error, FieldValue, Task, TaskState, Warning};
 
 /// Longest a create may take with its lookups and re-posts: under the
 /// host's default call deadline (600 s), so a give-up is the plugin's own,
@@ -66,7 +66,7 @@ pub struct Client<T: Transport, C: Clock> {
     /// refuses a query for its length.
     sync_batch: u32,
     /// What the last create or update changed on the way (cut values).
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
 }
 
 impl<T: Transport, C: Clock> Client<T, C> {
@@ -87,9 +87,15 @@ impl<T: Transport, C: Clock> Client<T, C> {
         }
     }
 
-    /// What the last create or update changed on the way.
-    pub fn warnings(&self) -> &[String] {
+    /// What the last create or update changed on the way (cleared when
+    /// the next one starts).
+    pub fn warnings(&self) -> &[Warning] {
         &self.warnings
+    }
+
+    /// The last create's or update's warnings, handed over once.
+    pub fn take_warnings(&mut self) -> Vec<Warning> {
+        std::mem::take(&mut self.warnings)
     }
 
     /// Requests that reached the network (each attempt counts: it costs
@@ -478,6 +484,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
 
     /// Creates an incident, checked before any call.
     pub fn create(&mut self, alert_id: &str, values: &[FieldValue]) -> Result<Task, Error> {
+        self.warnings.clear();
         if self.schema.is_none() {
             // Checked offline first: a wrong mapping costs no call.
             create_payload(
@@ -596,6 +603,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
 
     /// Adds the dedup fields (a note) to an incident.
     pub fn update(&mut self, task: &Task, values: &[FieldValue]) -> Result<Task, Error> {
+        self.warnings.clear();
         let action = Action::Update;
         let (_, rec_id) = parse_task_id(&task.id).map_err(|m| invalid_input("task", "id", m))?;
         if self.schema.is_none() {

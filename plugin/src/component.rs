@@ -5,7 +5,7 @@ use crate::redact;
 use crate::wasi_http::{WasiClock, WasiHttp};
 use crate::wit::{
     Alert, ConfigField, Configuration, DefaultMappings, Error, FieldValue, Guest, GuestSession,
-    MappingField, PluginInfo, Queue, Task,
+    MappingField, PluginInfo, Queue, Task, Written,
 };
 use std::cell::RefCell;
 
@@ -53,11 +53,18 @@ impl GuestSession for Session {
         self.0.borrow_mut().fields().map_err(redact::error)
     }
 
-    fn create(&self, alert: Alert, values: Vec<FieldValue>, _queue: String) -> Result<Task, Error> {
-        self.0
-            .borrow_mut()
-            .create(&alert.id, &values)
-            .map_err(redact::error)
+    fn create(
+        &self,
+        alert: Alert,
+        values: Vec<FieldValue>,
+        _queue: String,
+    ) -> Result<Written, Error> {
+        let mut client = self.0.borrow_mut();
+        let task = client.create(&alert.id, &values).map_err(redact::error)?;
+        Ok(Written {
+            task,
+            warnings: client.take_warnings(),
+        })
     }
 
     fn find_created(&self, alert: Alert, values: Vec<FieldValue>) -> Result<Option<Task>, Error> {
@@ -67,11 +74,13 @@ impl GuestSession for Session {
             .map_err(redact::error)
     }
 
-    fn update(&self, task: Task, _alert: Alert, values: Vec<FieldValue>) -> Result<Task, Error> {
-        self.0
-            .borrow_mut()
-            .update(&task, &values)
-            .map_err(redact::error)
+    fn update(&self, task: Task, _alert: Alert, values: Vec<FieldValue>) -> Result<Written, Error> {
+        let mut client = self.0.borrow_mut();
+        let task = client.update(&task, &values).map_err(redact::error)?;
+        Ok(Written {
+            task,
+            warnings: client.take_warnings(),
+        })
     }
 
     fn sync(&self, tasks: Vec<Task>) -> Result<Vec<Task>, Error> {

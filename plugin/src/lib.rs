@@ -7,7 +7,7 @@
 
 wit_bindgen::generate!({
     world: "ticket-plugin",
-    path: "../wit",
+    path: "../wit/since_v0.2.0",
     with: {
         "wasi:http/types@0.2.12": wasi::http::types,
         "wasi:http/outgoing-handler@0.2.12": wasi::http::outgoing_handler,

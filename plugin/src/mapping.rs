@@ -3,7 +3,7 @@
 use crate::errors::invalid_input;
 use crate::typing::Schema;
 use crate::typing::Value;
-use crate::wit::{Error, FieldValue};
+use crate::wit::{Error, FieldValue, Warning};
 
 pub const REQUIRED_ON_CREATE: &[&str] = &["Subject", "Symptom", "Status"];
 pub const CREATE_STATUS: &str = "Logged";
@@ -38,7 +38,7 @@ impl Payload {
 
     /// Types and cuts every value as `schema` says; `reserve` keeps room
     /// in a field for text added after it. Returns the warnings.
-    fn apply(&mut self, schema: &Schema, reserve: (&str, usize)) -> Result<Vec<String>, Error> {
+    fn apply(&mut self, schema: &Schema, reserve: (&str, usize)) -> Result<Vec<Warning>, Error> {
         let mut warnings = Vec::new();
         for (name, value) in self.0.iter_mut() {
             let Value::Text(text) = value else { continue };
@@ -105,11 +105,11 @@ fn fields(values: &[FieldValue]) -> Result<Payload, Error> {
 }
 
 /// What a create or update sends, and what was changed on the way.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Prepared {
     pub body: Payload,
-    /// Values cut to their `MaxLength`.
-    pub warnings: Vec<String>,
+    /// Values cut to their `MaxLength`, one warning per field.
+    pub warnings: Vec<Warning>,
 }
 
 /// The POST body of a create: checked before any call is made. With
@@ -343,6 +343,7 @@ mod tests {
         assert_eq!(symptom.chars().count(), 40, "{symptom}");
         assert!(symptom.ends_with("\n\nCloud Exchange reference: a1"));
         assert_eq!(p.warnings.len(), 1);
+        assert_eq!(p.warnings[0].field, "Symptom");
         let p = create_payload(&values, REC, "a1", false, &schema).unwrap();
         assert_eq!(p.body.get("Symptom").unwrap(), "x".repeat(40));
     }

@@ -3,7 +3,7 @@
 //! `MaxLength` is cut (or refused) by Ivanti where no one sees it.
 
 use crate::errors::invalid_input;
-use crate::wit::{Error, MappingField};
+use crate::wit::{Error, MappingField, Warning};
 use serde::ser::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
@@ -132,7 +132,7 @@ impl Schema {
         name: &str,
         text: &str,
         reserve: usize,
-    ) -> Result<(Value, Option<String>), Error> {
+    ) -> Result<(Value, Option<Warning>), Error> {
         let Some(field) = self.field(name) else {
             return Ok((Value::Text(text.to_owned()), None));
         };
@@ -184,10 +184,14 @@ impl Schema {
         {
             Some(max) if text.chars().count() > max => {
                 let cut: String = text.chars().take(max).collect();
-                let warning = format!(
-                    "{name} was cut to {max} characters (Ivanti's MaxLength for it is {})",
-                    field.max_length.unwrap_or_default()
-                );
+                let warning = Warning {
+                    field: name.to_owned(),
+                    message: format!(
+                        "{name} had {} characters and was cut to {max} (Ivanti's MaxLength for it is {})",
+                        text.chars().count(),
+                        field.max_length.unwrap_or_default()
+                    ),
+                };
                 Ok((Value::Text(cut), Some(warning)))
             }
             _ => Ok((Value::Text(text.to_owned()), None)),
@@ -385,7 +389,13 @@ mod tests {
         let s = schema();
         let (v, w) = s.convert("Subject", "ééééééééééééé", 0).unwrap();
         assert_eq!(v, Value::Text("éééééééééé".into()));
-        assert!(w.unwrap().contains("cut to 10"));
+        let w = w.unwrap();
+        assert_eq!(w.field, "Subject");
+        assert!(
+            w.message.contains("had 13 characters and was cut to 10"),
+            "{}",
+            w.message
+        );
         let (v, w) = s.convert("Subject", "abcdefghij", 3).unwrap();
         assert_eq!(v, Value::Text("abcdefg".into()));
         assert!(w.is_some());

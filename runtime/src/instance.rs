@@ -220,7 +220,7 @@ impl PluginInstance {
 macro_rules! call {
     ($self:ident, |$g:ident, $store:ident| $body:expr) => {{
         $self.begin()?;
-        let $g = $self.plugin.netskope_ticketing_ticket_orchestrator();
+        let $g = &$self.plugin;
         let $store = &mut $self.store;
         let r = tokio::time::timeout($self.timeout, $body).await;
         $self.finish(r)
@@ -258,18 +258,18 @@ impl PluginInstance {
 
     /// Opens a session (offline checks only; the plugin logs in lazily).
     pub async fn open(&mut self, config: &Configuration) -> Result<ResourceAny, Failure> {
-        call!(self, |g, s| g.session().call_open(s, config))?.map_err(Failure::Plugin)
+        call!(self, |g, s| g.call_open(s, config))?.map_err(Failure::Plugin)
     }
 
     pub async fn check(&mut self, session: ResourceAny) -> Result<(), Failure> {
-        call!(self, |g, s| g.session().call_check(s, session))?.map_err(Failure::Plugin)
+        call!(self, |g, s| g.call_check(s, session))?.map_err(Failure::Plugin)
     }
 
     pub async fn fields(
         &mut self,
         session: ResourceAny,
     ) -> Result<Vec<api::MappingField>, Failure> {
-        call!(self, |g, s| g.session().call_fields(s, session))?.map_err(Failure::Plugin)
+        call!(self, |g, s| g.call_fields(s, session))?.map_err(Failure::Plugin)
     }
 
     pub async fn create(
@@ -278,11 +278,9 @@ impl PluginInstance {
         alert: &Alert,
         values: &[FieldValue],
         queue: &str,
-    ) -> Result<Task, Failure> {
-        call!(self, |g, s| g
-            .session()
-            .call_create(s, session, alert, values, queue))?
-        .map_err(Failure::Plugin)
+    ) -> Result<api::Written, Failure> {
+        call!(self, |g, s| g.call_create(s, session, alert, values, queue))?
+            .map_err(Failure::Plugin)
     }
 
     pub async fn find_created(
@@ -291,10 +289,7 @@ impl PluginInstance {
         alert: &Alert,
         values: &[FieldValue],
     ) -> Result<Option<Task>, Failure> {
-        call!(self, |g, s| g
-            .session()
-            .call_find_created(s, session, alert, values))?
-        .map_err(Failure::Plugin)
+        call!(self, |g, s| g.call_find_created(s, session, alert, values))?.map_err(Failure::Plugin)
     }
 
     pub async fn update(
@@ -303,11 +298,8 @@ impl PluginInstance {
         task: &Task,
         alert: &Alert,
         values: &[FieldValue],
-    ) -> Result<Task, Failure> {
-        call!(self, |g, s| g
-            .session()
-            .call_update(s, session, task, alert, values))?
-        .map_err(Failure::Plugin)
+    ) -> Result<api::Written, Failure> {
+        call!(self, |g, s| g.call_update(s, session, task, alert, values))?.map_err(Failure::Plugin)
     }
 
     pub async fn sync(
@@ -315,11 +307,11 @@ impl PluginInstance {
         session: ResourceAny,
         tasks: &[Task],
     ) -> Result<Vec<Task>, Failure> {
-        call!(self, |g, s| g.session().call_sync(s, session, tasks))?.map_err(Failure::Plugin)
+        call!(self, |g, s| g.call_sync(s, session, tasks))?.map_err(Failure::Plugin)
     }
 
     pub async fn calls_made(&mut self, session: ResourceAny) -> Result<u64, Failure> {
-        call!(self, |g, s| g.session().call_calls_made(s, session))
+        call!(self, |g, s| g.call_calls_made(s, session))
     }
 }
 

@@ -1,6 +1,6 @@
 //! cto-runtime: the sandbox that runs Cloud Exchange ticket-orchestrator
-//! plugin components (WASI 0.2, world
-//! `netskope:ticketing/ticket-plugin@0.1.0`) in wasmtime: the bindings,
+//! plugin components (WASI 0.2, world `netskope:ticketing/ticket-plugin`,
+//! every released version: see `bindings`) in wasmtime: the bindings,
 //! the engine and its compile cache, the outbound HTTP policy, the
 //! Store's limits, plugin instances and sessions. It knows the WIT and
 //! nothing about any ticketing system, batch or task store.

@@ -2,7 +2,7 @@
 //! (optionally cached by the host itself), pre-instantiated, and each
 //! unit of work in a Store with an epoch deadline and a memory cap.
 
-use crate::bindings::{TicketPlugin, TicketPluginPre};
+use crate::bindings::{Contract, TicketPlugin, TicketPluginPre};
 use crate::cache;
 use crate::outbound::{self, Authority, Clamp, Outbound, Stats};
 use crate::state::HostState;
@@ -46,8 +46,10 @@ impl Default for RuntimeOptions {
 }
 
 /// Measured while loading.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct LoadReport {
+    /// The contract version the component was built against.
+    pub contract: Contract,
     pub component_bytes: u64,
     pub sha256: String,
     pub compile_ms: f64,
@@ -111,7 +113,7 @@ pub fn refused_import(name: &str) -> Option<&'static str> {
 /// A loaded plugin, ready to instantiate many times.
 pub struct Runtime {
     engine: Engine,
-    pre: TicketPluginPre<HostState>,
+    pre: TicketPluginPre,
     client: reqwest::Client,
     pub options: RuntimeOptions,
     pub stats: Arc<Stats>,
@@ -161,6 +163,8 @@ impl Runtime {
                 );
             }
         }
+        let contract = Contract::of(&component, &engine)
+            .map_err(|why| anyhow::anyhow!("{} {why}", path.display()))?;
         let mut linker = Linker::<HostState>::new(&engine);
         crate::state::add_to_linker(&mut linker)?;
         let pre = linker
@@ -168,16 +172,17 @@ impl Runtime {
             .map_err(anyhow::Error::from)
             .with_context(|| {
                 format!(
-                    "{} does not fit the ticket-plugin world (netskope:ticketing@0.1.0)",
+                    "{} does not fit the ticket-plugin world (netskope:ticketing@{contract})",
                     path.display()
                 )
             })?;
-        let pre = TicketPluginPre::new(pre)
+        let pre = TicketPluginPre::new(contract, pre)
             .map_err(anyhow::Error::from)
             .with_context(|| {
                 format!(
-                    "{} does not export netskope:ticketing/ticket-orchestrator@0.1.0",
-                    path.display()
+                    "{} does not export {} as contract {contract} defines it",
+                    path.display(),
+                    contract.export_name()
                 )
             })?;
         Ok(Runtime {
@@ -186,6 +191,7 @@ impl Runtime {
             client,
             stats,
             report: LoadReport {
+                contract,
                 component_bytes: bytes.len() as u64,
                 sha256,
                 compile_ms,
@@ -194,6 +200,11 @@ impl Runtime {
             options,
             path: path.to_owned(),
         })
+    }
+
+    /// The contract version the component was built against.
+    pub fn contract(&self) -> Contract {
+        self.pre.contract()
     }
 
     pub fn path(&self) -> &Path {

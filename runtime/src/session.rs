@@ -1,7 +1,7 @@
 //! A plugin instance with an open session for one configuration: what
 //! every tenant-facing command starts from.
 
-use crate::bindings::api::{self, Alert, Configuration, FieldValue, Task};
+use crate::bindings::api::{self, Alert, Configuration, FieldValue, Task, Written};
 use crate::instance::{Failure, PluginInstance};
 use crate::outbound::Authority;
 use crate::redact::Redactor;
@@ -54,6 +54,11 @@ impl PluginSession {
         r.map_err(|f| redact_failure(&self.redactor, f))
     }
 
+    /// A write's result with the secrets taken out of its warnings too.
+    fn clean_written(&self, r: Result<Written, Failure>) -> Result<Written, Failure> {
+        Ok(redact_written(&self.redactor, self.clean(r)?))
+    }
+
     /// The plugin's first queue (where its tickets go unless told otherwise).
     pub async fn first_queue(&mut self) -> Result<String, Failure> {
         Ok(self
@@ -75,17 +80,33 @@ impl PluginSession {
         self.clean(r)
     }
 
+    /// Creates a ticket; each warning of the plugin (a value it cut...) is
+    /// logged, naming the alert and the field. See `create_with_warnings`
+    /// to get them too.
     pub async fn create(
         &mut self,
         alert: &Alert,
         values: &[FieldValue],
         queue: &str,
     ) -> Result<Task, Failure> {
+        Ok(self.create_with_warnings(alert, values, queue).await?.task)
+    }
+
+    /// Creates a ticket: the task and the plugin's warnings (logged too),
+    /// secrets taken out. A plugin of contract 0.1.0 never warns.
+    pub async fn create_with_warnings(
+        &mut self,
+        alert: &Alert,
+        values: &[FieldValue],
+        queue: &str,
+    ) -> Result<Written, Failure> {
         let r = self
             .instance
             .create(self.handle, alert, values, queue)
             .await;
-        self.clean(r)
+        let written = self.clean_written(r)?;
+        log_warnings("create", &alert.id, &written);
+        Ok(written)
     }
 
     pub async fn find_created(
@@ -97,14 +118,29 @@ impl PluginSession {
         self.clean(r)
     }
 
+    /// Updates a ticket; each warning of the plugin is logged, naming the
+    /// alert and the field. See `update_with_warnings` to get them too.
     pub async fn update(
         &mut self,
         task: &Task,
         alert: &Alert,
         values: &[FieldValue],
     ) -> Result<Task, Failure> {
+        Ok(self.update_with_warnings(task, alert, values).await?.task)
+    }
+
+    /// Updates a ticket: the task and the plugin's warnings (logged too),
+    /// secrets taken out. A plugin of contract 0.1.0 never warns.
+    pub async fn update_with_warnings(
+        &mut self,
+        task: &Task,
+        alert: &Alert,
+        values: &[FieldValue],
+    ) -> Result<Written, Failure> {
         let r = self.instance.update(self.handle, task, alert, values).await;
-        self.clean(r)
+        let written = self.clean_written(r)?;
+        log_warnings("update", &alert.id, &written);
+        Ok(written)
     }
 
     pub async fn sync(&mut self, tasks: &[Task]) -> Result<Vec<Task>, Failure> {
@@ -115,6 +151,32 @@ impl PluginSession {
     pub async fn calls_made(&mut self) -> Result<u64, Failure> {
         let r = self.instance.calls_made(self.handle).await;
         self.clean(r)
+    }
+}
+
+/// A write's result with every secret taken out of its warnings' texts.
+pub fn redact_written(r: &Redactor, mut written: Written) -> Written {
+    if !r.is_empty() {
+        for w in &mut written.warnings {
+            w.field = r.text(&w.field);
+            w.message = r.text(&w.message);
+        }
+    }
+    written
+}
+
+/// One warn line per warning of a create or update, naming the alert and
+/// the field: how a batch run's warnings reach the operator.
+fn log_warnings(call: &str, alert_id: &str, written: &Written) {
+    for w in &written.warnings {
+        tracing::warn!(
+            alert = %alert_id,
+            task = %written.task.id,
+            field = %w.field,
+            call,
+            "{}",
+            w.message
+        );
     }
 }
 
@@ -150,5 +212,84 @@ pub fn redact_failure(r: &Redactor, f: Failure) -> Failure {
             api::Error::Transport(m) => api::Error::Transport(t(m)),
             api::Error::BadResponse(m) => api::Error::BadResponse(t(m)),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    fn written(warnings: &[(&str, &str)]) -> Written {
+        Written {
+            task: Task {
+                id: "10001|R".into(),
+                state: api::TaskState::New,
+                status: "Logged".into(),
+                assignee: None,
+                link: None,
+            },
+            warnings: warnings
+                .iter()
+                .map(|(field, message)| api::Warning {
+                    field: (*field).into(),
+                    message: (*message).into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn warnings_lose_their_secrets() {
+        let r = Redactor::new(vec!["hunter2-secret".into()]);
+        let w = redact_written(&r, written(&[("Subject", "cut near hunter2-secret")]));
+        assert_eq!(w.warnings[0].field, "Subject");
+        assert!(
+            !w.warnings[0].message.contains("hunter2"),
+            "{:?}",
+            w.warnings
+        );
+    }
+
+    /// A batch run sees the warnings only in the log: one warn line per
+    /// warning, naming the alert, the task and the field.
+    #[test]
+    fn each_warning_is_a_warn_line_naming_the_alert_and_the_field() {
+        #[derive(Clone, Default)]
+        struct Lines(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = Lines::default();
+        let sink = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            log_warnings(
+                "create",
+                "alert-7",
+                &written(&[
+                    ("Subject", "Subject had 300 characters and was cut to 255"),
+                    ("Symptom", "Symptom was cut"),
+                ]),
+            );
+            log_warnings("update", "alert-8", &written(&[]));
+        });
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let logged: Vec<&str> = text.lines().collect();
+        assert_eq!(logged.len(), 2, "{text}");
+        assert!(logged.iter().all(|l| l.contains("WARN")
+            && l.contains("alert=alert-7")
+            && l.contains("task=10001|R")));
+        assert!(logged[0].contains("field=Subject") && logged[0].contains("cut to 255"));
+        assert!(logged[1].contains("field=Symptom"));
     }
 }

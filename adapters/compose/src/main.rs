@@ -11,7 +11,8 @@
 use anyhow::{bail, Context, Result};
 use wac_graph::{types::Package, CompositionGraph, EncodeOptions};
 
-const CONTRACT: &str = "netskope:ticketing/ticket-orchestrator@0.1.0";
+/// The contract version the front imports (`wit/since_v0.2.0`).
+const CONTRACT: &str = "netskope:ticketing/ticket-orchestrator@0.2.0";
 const HANDLER: &str = "wasi:http/incoming-handler@0.2.12";
 
 fn main() -> Result<()> {
@@ -31,7 +32,11 @@ fn main() -> Result<()> {
     let front = graph.instantiate(front);
     let orchestrator = graph
         .alias_instance_export(plugin, CONTRACT)
-        .with_context(|| format!("the plugin does not export {CONTRACT}"))?;
+        .with_context(|| {
+            format!(
+                "the plugin does not export {CONTRACT}: the front composes only with plugins of that contract version"
+            )
+        })?;
     graph
         .set_instantiation_argument(front, CONTRACT, orchestrator)
         .with_context(|| format!("the front does not import {CONTRACT}"))?;

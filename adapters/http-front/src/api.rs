@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::wit::{
     self, Alert, ConfigField, Configuration, Error, FieldKind, MappingField, PluginInfo, Session,
-    StepValues, Task, TaskState,
+    StepValues, Task, TaskState, Written,
 };
 
 /// Largest request body read (the front answers 413 past it).
@@ -391,7 +391,22 @@ pub fn task_json(t: &Task) -> Value {
     })
 }
 
+/// The answer of `/create` and `/update`: the task's fields, and beside them
+/// `warnings`, what the plugin changed on the way (`[{field, message}]`,
+/// `[]` when none). The answer is itself a task for `/update` and `/sync`.
+pub fn written_json(w: &Written) -> Value {
+    let mut v = task_json(&w.task);
+    v["warnings"] = w
+        .warnings
+        .iter()
+        .map(|w| json!({"field": w.field, "message": w.message}))
+        .collect();
+    v
+}
+
 /// A task: `{"id", "state", "status", "assignee", "link"}`, or its id alone.
+/// The `warnings` of a `/create` or `/update` answer are ignored, so that
+/// answer can be given back as it is.
 pub fn task_of(v: &Value, field: &str) -> Result<Task, Error> {
     let bad = |m: &str| input_problem("task", field, m.to_string());
     if let Value::String(id) = v {
@@ -407,7 +422,7 @@ pub fn task_of(v: &Value, field: &str) -> Result<Task, Error> {
         .as_object()
         .ok_or_else(|| bad("a task is an object {\"id\", \"state\", \"status\", ...} or an id"))?;
     for k in o.keys() {
-        if !["id", "state", "status", "assignee", "link"].contains(&k.as_str()) {
+        if !["id", "state", "status", "assignee", "link", "warnings"].contains(&k.as_str()) {
             return Err(bad(&format!("unknown task field '{k}'")));
         }
     }
@@ -737,7 +752,7 @@ fn call(
             let session = Session::open(config)?;
             let r = session.create(&alert, &values, &queue);
             let calls = session.calls_made();
-            Ok((task_json(&r?), Some(calls)))
+            Ok((written_json(&r?), Some(calls)))
         }
         "/update" => {
             let task = task_of(need("task")?, "task")?;
@@ -746,7 +761,7 @@ fn call(
             let session = Session::open(config)?;
             let r = session.update(&task, &alert, &values);
             let calls = session.calls_made();
-            Ok((task_json(&r?), Some(calls)))
+            Ok((written_json(&r?), Some(calls)))
         }
         "/sync" => {
             let tasks = match need("tasks")? {
@@ -895,5 +910,28 @@ mod tests {
         assert_eq!(t.state, TaskState::InProgress);
         assert_eq!(task_json(&t)["state"], "in-progress");
         assert_eq!(task_of(&json!("2|S"), "tasks").unwrap().id, "2|S");
+        let written = Written {
+            task: t,
+            warnings: vec![wit::Warning {
+                field: "Subject".into(),
+                message: "Subject was cut".into(),
+            }],
+        };
+        let answer = written_json(&written);
+        assert_eq!(
+            answer["warnings"],
+            json!([{"field": "Subject", "message": "Subject was cut"}])
+        );
+        assert_eq!(answer["id"], "1|R");
+        assert_eq!(
+            task_of(&answer, "task").unwrap().id,
+            "1|R",
+            "an answer is a task"
+        );
+        let none = written_json(&Written {
+            warnings: vec![],
+            ..written
+        });
+        assert_eq!(none["warnings"], json!([]));
     }
 }

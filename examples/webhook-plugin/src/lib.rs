@@ -7,9 +7,10 @@
 
 wit_bindgen::generate!({
     world: "ticket-plugin",
-    // The contract. A copy of this folder elsewhere must bring `wit/` along
-    // or point this path at it.
-    path: "../../wit",
+    // The contract, version 0.1.0 (a released version's folder is frozen and
+    // self-contained, its WASI `deps/` included). A copy of this folder
+    // elsewhere must bring that folder along or point this path at it.
+    path: "../../wit/since_v0.1.0",
     with: {
         "wasi:http/types@0.2.12": wasi::http::types,
         "wasi:http/outgoing-handler@0.2.12": wasi::http::outgoing_handler,

@@ -17,7 +17,7 @@ use std::time::Duration;
     name = "cto-host",
     version,
     about = "Runs Cloud Exchange Ticket Orchestrator plugin components (WASI 0.2) in a wasmtime sandbox.",
-    long_about = "Runs Cloud Exchange Ticket Orchestrator plugin components (WASI 0.2, world netskope:ticketing/ticket-plugin@0.1.0) in a wasmtime sandbox: the plugin reaches only its configured tenant, has no files, sockets or environment, and runs under a deadline and a memory cap.\n\nResults are JSON on stdout; logs go to stderr. Exit codes: 0 ok, 1 tenant or plugin failure, 2 bad usage or input.",
+    long_about = "Runs Cloud Exchange Ticket Orchestrator plugin components (WASI 0.2, world netskope:ticketing/ticket-plugin, contract versions 0.1.0 and 0.2.0) in a wasmtime sandbox: the plugin reaches only its configured tenant, has no files, sockets or environment, and runs under a deadline and a memory cap.\n\nResults are JSON on stdout; logs go to stderr. Exit codes: 0 ok, 1 tenant or plugin failure, 2 bad usage or input.",
     after_help = "Start with `cto-host demo`: it runs the whole job against a bundled simulated Ivanti tenant."
 )]
 pub struct Cli {

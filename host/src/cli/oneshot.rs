@@ -205,12 +205,17 @@ async fn deliver(
         let (mut s, q) = opened?;
         let rendered = render::mappings(if task.is_some() { &q.dedup } else { &q.create }, &alert);
         warn_unknown(&rendered);
-        let task = match &task {
-            Some(t) => s.update(t, &alert.alert, &rendered.values).await?,
-            None => s.create(&alert.alert, &rendered.values, &q.name).await?,
+        // The plugin's warnings (a value cut to fit its field) are logged
+        // by the session and listed in the result (empty when none).
+        let written = match &task {
+            Some(t) => s.update_with_warnings(t, &alert.alert, &rendered.values).await?,
+            None => {
+                s.create_with_warnings(&alert.alert, &rendered.values, &q.name)
+                    .await?
+            }
         };
         let calls = s.calls_made().await?;
-        Ok(json!({"ok": true, "task": tasks::to_json(&task), "tenant_calls": calls, "unknown_placeholders": rendered.unknown}))
+        Ok(json!({"ok": true, "task": tasks::to_json(&written.task), "tenant_calls": calls, "unknown_placeholders": rendered.unknown, "warnings": written.warnings}))
     }
     .await;
     finish(&redactor, r)

@@ -848,3 +848,54 @@ fn no_create_is_sent_before_the_schema_is_read() {
         .count();
     assert_eq!(posts, 1);
 }
+
+/// Issue #11 item 7: each value cut to its MaxLength is one warning naming
+/// its field, handed over with the write that cut it and never again.
+#[test]
+fn cut_values_are_warned_by_field_once_per_write() {
+    let mut metadata = metadata_ok().unwrap();
+    let short_notes = String::from_utf8(metadata.body).unwrap().replace(
+        r#"<Property Name="NewNotes" Type="Edm.String"/>"#,
+        r#"<Property Name="NewNotes" Type="Edm.String" MaxLength="20"/>"#,
+    );
+    metadata.body = short_notes.into_bytes();
+    let mut s = Script::default();
+    s.answers.extend([
+        login_ok(),
+        Ok(metadata),
+        ok(201, &record(10, RID, "Logged", None)),
+        ok(201, &record(11, RID, "Logged", None)),
+        ok(201, &record(12, RID, "Logged", None)),
+        ok(200, ""),
+        ok(200, ""),
+    ]);
+    let mut c = s.client(parse(&basic()).unwrap());
+    let mut long = values();
+    long[0].1 = "é".repeat(300);
+    c.create("a1", &long).unwrap();
+    let w = c.take_warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].field, "Subject");
+    assert!(
+        w[0].message
+            .contains("had 300 characters and was cut to 255"),
+        "{}",
+        w[0].message
+    );
+    assert!(c.take_warnings().is_empty(), "handed over once");
+
+    c.create("a2", &long).unwrap();
+    c.create("a3", &values()).unwrap();
+    assert!(c.warnings().is_empty(), "a later write starts afresh");
+
+    let notes = vec![("NewNotes".to_string(), "n".repeat(21))];
+    c.update(&task(&format!("10|{RID}")), &notes).unwrap();
+    let w = c.take_warnings();
+    assert_eq!(
+        w.iter().map(|w| w.field.as_str()).collect::<Vec<_>>(),
+        ["NewNotes"]
+    );
+    let fits = vec![("NewNotes".to_string(), "n".repeat(20))];
+    c.update(&task(&format!("10|{RID}")), &fits).unwrap();
+    assert!(c.warnings().is_empty());
+}

@@ -1,6 +1,7 @@
 //! A deliberately misbehaving ticket plugin component, for the host's
 //! sandbox tests only: it implements the whole `ticket-plugin` world
-//! (`netskope:ticketing@0.1.0`) and, on demand, breaks the rules the host
+//! (`netskope:ticketing@0.1.0`, kept on that older contract on purpose: the
+//! host must still load it) and, on demand, breaks the rules the host
 //! must enforce (outbound policy, deadlines, memory cap, traps, result size).
 //!
 //! Configuration (step `auth`):
@@ -31,7 +32,7 @@
 
 wit_bindgen::generate!({
     world: "ticket-plugin",
-    path: "../../wit",
+    path: "../../wit/since_v0.1.0",
     with: {
         "wasi:http/types@0.2.12": wasi::http::types,
         "wasi:http/outgoing-handler@0.2.12": wasi::http::outgoing_handler,

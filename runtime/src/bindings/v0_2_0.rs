@@ -1,8 +1,9 @@
-//! Host bindings of the `ticket-plugin` world.
+//! Bindings of contract 0.2.0 (`wit/since_v0.2.0`), released and frozen:
+//! the newest, whose types are [`super::api`].
 
 wasmtime::component::bindgen!({
     world: "ticket-plugin",
-    path: "../wit",
+    path: "../wit/since_v0.2.0",
     imports: { default: async | trappable },
     exports: { default: async },
     require_store_data_send: true,
