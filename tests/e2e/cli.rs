@@ -95,6 +95,7 @@ fn validate_fields_create_update_sync() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let task = stdout_json(&o)["task"].clone();
     assert_eq!(task["state"], "new");
+    assert_eq!(stdout_json(&o)["warnings"], json!([]), "nothing was cut");
     assert_eq!(
         f.sim.incidents()[0].subject,
         "Netskope Cloud Storage alert: PCI data shared"
@@ -129,6 +130,32 @@ fn validate_fields_create_update_sync() {
     assert_eq!(v["tasks"][0]["state"], "on-hold");
     assert_eq!(v["tasks"][1]["state"], "deleted");
     assert_eq!(v["tenant_calls"], 2, "login + one query");
+}
+
+#[test]
+fn a_value_cut_to_its_max_length_is_a_warning_in_the_result() {
+    let f = Fixture::new();
+    let long = f.file(
+        "long.json",
+        &json!({"id": "long-1", "alertName": "n".repeat(300), "alertType": "DLP", "app": "Box",
+                "appCategory": "Cloud Storage", "user": "u@acme.example", "type": "dlp",
+                "timestamp": 1712300811, "rawData": {}})
+        .to_string(),
+    );
+    let o = f.run(&["create", "--config", &f.config, "--alert", &long]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let warnings = stdout_json(&o)["warnings"].clone();
+    assert_eq!(warnings[0]["field"], "Subject", "{warnings}");
+    assert!(
+        warnings[0]["message"].as_str().unwrap().contains("255"),
+        "{warnings}"
+    );
+    assert_eq!(f.sim.incidents()[0].subject.chars().count(), 255);
+    assert!(
+        stderr(&o).contains("field=Subject"),
+        "and a log line: {}",
+        stderr(&o)
+    );
 }
 
 #[test]

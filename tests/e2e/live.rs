@@ -295,9 +295,17 @@ async fn values_are_typed_and_cut_as_metadata_says() {
                 *v = format!("{v} {}", "x".repeat(300));
             }
         }
-        s.create(&a.alert, &values, "Create Incidents")
+        let written = s
+            .create_with_warnings(&a.alert, &values, "Create Incidents")
             .await
             .unwrap_or_else(|e| panic!("typed create {i}: {e}"));
+        let cut: Vec<_> = written.warnings.iter().map(|w| w.field.as_str()).collect();
+        assert_eq!(cut, ["Subject"], "the cut is a warning in the result");
+        assert!(
+            written.warnings[0].message.contains("255"),
+            "{:?}",
+            written.warnings
+        );
     }
     let incidents = sim.incidents();
     assert_eq!(incidents.len(), 3);

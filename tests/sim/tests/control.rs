@@ -337,7 +337,11 @@ fn the_webhook_receiver_logs_what_it_gets_apart_from_the_tenant() {
     let got = sim.hooks();
     assert_eq!(got.len(), 1);
     assert_eq!(
-        (got[0].method.as_str(), got[0].target.as_str(), got[0].body.as_str()),
+        (
+            got[0].method.as_str(),
+            got[0].target.as_str(),
+            got[0].body.as_str()
+        ),
         ("POST", "/_hook/chat", r#"{"text":"hello"}"#)
     );
     assert_eq!(sim.calls().total, 0, "not a tenant call");
