@@ -454,3 +454,31 @@ async fn sync_never_takes_another_records_id() {
     assert_eq!(synced[1].id, real.id);
     assert_eq!(synced[1].state, TaskState::New);
 }
+
+/// Item 7 in a batch run: every cut is counted in the summary and logged
+/// naming its alert and field; the alerts are created, not failed.
+#[test]
+fn a_batch_run_counts_and_logs_each_cut() {
+    let b = Bench::new();
+    let body: String = (0..4)
+        .map(|i| alert_line(&format!("cut-{i}"), &format!("{i}{}", "n".repeat(300)), "u") + "\n")
+        .collect();
+    let alerts = b.file("long.jsonl", &body);
+    let o = b.run(&alerts, &[]);
+    assert_eq!(o.code, Some(0), "{}", o.all());
+    let s = o.summary();
+    assert_eq!(
+        (n(&s["incidents_created"]), n(&s["warnings"])),
+        (4, 4),
+        "{s}"
+    );
+    for i in 0..4 {
+        assert!(
+            o.stderr
+                .lines()
+                .any(|l| l.contains(&format!("alert=cut-{i}")) && l.contains("field=Subject")),
+            "a warning line for cut-{i}: {}",
+            o.stderr
+        );
+    }
+}

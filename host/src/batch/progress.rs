@@ -125,6 +125,7 @@ pub fn table(s: &Summary) -> String {
             s.left_for_rerun.to_string(),
         ),
         ("tasks synced".into(), s.tasks_synced.to_string()),
+        ("warnings (see the log)".into(), s.warnings.to_string()),
         (
             "tenant calls this run".into(),
             s.tenant_calls_this_run.to_string(),

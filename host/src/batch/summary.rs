@@ -19,6 +19,8 @@ pub struct Counters {
     /// unreachable tenant). A rerun picks them up.
     pub left: AtomicU64,
     pub synced: AtomicU64,
+    /// Values the plugin changed on the way (cut to a MaxLength...).
+    pub warnings: AtomicU64,
     pub in_flight: AtomicU64,
     pub failed_by_reason: Mutex<BTreeMap<String, u64>>,
 }
@@ -38,6 +40,9 @@ pub struct Summary {
     /// Read, not done, picked up by a rerun with the same store.
     pub left_for_rerun: u64,
     pub tasks_synced: u64,
+    /// Warnings the plugin returned with its writes (each also logged,
+    /// naming the alert, task and field).
+    pub warnings: u64,
     pub tenant_calls_this_run: u64,
     pub tenant_calls_last_24h: u64,
     pub daily_budget: u64,
@@ -73,6 +78,7 @@ impl Counters {
                 .clone(),
             left_for_rerun: n(&self.left),
             tasks_synced: n(&self.synced),
+            warnings: n(&self.warnings),
             ..Summary::default()
         }
     }

@@ -119,11 +119,12 @@ impl Ctx {
         };
         self.store
             .updating(&job.alert.alert.id, &job.key, &open.task.id)?;
-        match lease
+        let written = lease
             .session
-            .update(&open.task, &job.alert.alert, &job.update)
+            .update_with_warnings(&open.task, &job.alert.alert, &job.update)
             .await
-        {
+            .map(|w| self.count_warnings(w));
+        match written {
             Ok(t) if t.state == TaskState::Deleted => {
                 // The incident is gone from the tenant: this alert starts a new one.
                 self.store.close(&t.id, TaskState::Deleted)?;
@@ -142,9 +143,17 @@ impl Ctx {
     async fn send_create(&self, lease: &mut Lease, job: &Job) -> Answer {
         lease
             .session
-            .create(&job.alert.alert, &job.create, &self.queue.name)
+            .create_with_warnings(&job.alert.alert, &job.create, &self.queue.name)
             .await
-            .map(Done::Created)
+            .map(|w| Done::Created(self.count_warnings(w)))
+    }
+
+    /// The session has logged each warning; the summary counts them.
+    fn count_warnings(&self, written: api::Written) -> Task {
+        self.counters
+            .warnings
+            .fetch_add(written.warnings.len() as u64, Ordering::Relaxed);
+        written.task
     }
 
     fn record(&self, job: &Job, answer: Answer, unsent: bool) -> Result<()> {
