@@ -56,7 +56,10 @@ impl PluginSession {
 
     /// A write's result with the secrets taken out of its warnings too.
     fn clean_written(&self, r: Result<Written, Failure>) -> Result<Written, Failure> {
-        Ok(redact_written(&self.redactor, self.clean(r)?))
+        Ok(bound_warnings(redact_written(
+            &self.redactor,
+            self.clean(r)?,
+        )))
     }
 
     /// The plugin's first queue (where its tickets go unless told otherwise).
@@ -165,6 +168,37 @@ pub fn redact_written(r: &Redactor, mut written: Written) -> Written {
     written
 }
 
+/// At most this many warnings of one write reach logs and output.
+const MAX_WARNINGS: usize = 32;
+/// Longest field name and message of a warning, in characters.
+const MAX_WARNING_FIELD: usize = 128;
+const MAX_WARNING_MESSAGE: usize = 1024;
+
+/// A plugin's warnings are its own words: a broken or hostile one could
+/// return thousands, or megabytes of text, and flood the log. What passes
+/// is bounded; what was dropped is said in one last warning.
+fn bound_warnings(mut written: Written) -> Written {
+    let cut = |s: &mut String, max: usize| {
+        if let Some((i, _)) = s.char_indices().nth(max) {
+            s.truncate(i);
+            s.push('…');
+        }
+    };
+    let dropped = written.warnings.len().saturating_sub(MAX_WARNINGS);
+    written.warnings.truncate(MAX_WARNINGS);
+    for w in &mut written.warnings {
+        cut(&mut w.field, MAX_WARNING_FIELD);
+        cut(&mut w.message, MAX_WARNING_MESSAGE);
+    }
+    if dropped > 0 {
+        written.warnings.push(api::Warning {
+            field: String::new(),
+            message: format!("{dropped} more warnings of this write are not shown"),
+        });
+    }
+    written
+}
+
 /// One warn line per warning of a create or update, naming the alert and
 /// the field: how a batch run's warnings reach the operator.
 fn log_warnings(call: &str, alert_id: &str, written: &Written) {
@@ -251,7 +285,27 @@ mod tests {
         );
     }
 
-    /// A batch run sees the warnings only in the log: one warn line per
+    #[test]
+    fn a_flood_of_warnings_is_bounded() {
+        let long = "m".repeat(5000);
+        let many: Vec<(&str, &str)> = (0..1000).map(|_| ("Subject", long.as_str())).collect();
+        let w = bound_warnings(written(&many));
+        assert_eq!(w.warnings.len(), MAX_WARNINGS + 1);
+        assert!(w.warnings[..MAX_WARNINGS]
+            .iter()
+            .all(|w| w.message.chars().count() == MAX_WARNING_MESSAGE + 1));
+        assert_eq!(
+            w.warnings[MAX_WARNINGS].message,
+            "968 more warnings of this write are not shown"
+        );
+        let few = bound_warnings(written(&[("Subject", "cut to 255")]));
+        assert_eq!(
+            few.warnings[0].message, "cut to 255",
+            "short ones are untouched"
+        );
+    }
+
+    /// A batch run shows each warning in the log (and counts them): one warn line per
     /// warning, naming the alert, the task and the field.
     #[test]
     fn each_warning_is_a_warn_line_naming_the_alert_and_the_field() {
