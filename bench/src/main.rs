@@ -18,7 +18,7 @@ use cto_runtime::session::PluginSession;
 use ivanti_sim::{Faults, Sim, SimConfig};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -226,6 +226,20 @@ async fn economy(rt: &Runtime, rows: &mut Vec<Row>) -> Result<()> {
     Ok(())
 }
 
+/// Runs the workers at once (each loops until its window closes and says
+/// how many calls it made); their calls per second since `started`.
+async fn per_second<W>(started: Instant, workers: impl IntoIterator<Item = W>) -> Result<f64>
+where
+    W: std::future::Future<Output = Result<u64>> + Send + 'static,
+{
+    let handles: Vec<_> = workers.into_iter().map(tokio::spawn).collect();
+    let mut done = 0;
+    for h in handles {
+        done += h.await??;
+    }
+    Ok(done as f64 / started.elapsed().as_secs_f64())
+}
+
 /// Saturated creates per second: the component in the host, and a native
 /// client on the host's HTTP stack making the same calls.
 async fn saturated(path: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> {
@@ -235,7 +249,6 @@ async fn saturated(path: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> 
     let window = Duration::from_secs(args.seconds);
 
     // The component through the host.
-    let done = Arc::new(AtomicU64::new(0));
     let mut sessions = Vec::new();
     for _ in 0..args.workers {
         let mut s = PluginSession::open(&rt, &cfg)
@@ -245,23 +258,18 @@ async fn saturated(path: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> 
         sessions.push(s);
     }
     let started = Instant::now();
-    let mut handles = Vec::new();
-    for (w, mut s) in sessions.into_iter().enumerate() {
-        let done = done.clone();
-        handles.push(tokio::spawn(async move {
+    let workers = sessions
+        .into_iter()
+        .enumerate()
+        .map(|(w, mut s)| async move {
             let mut i = 0;
             while started.elapsed() < window {
                 create_n(&mut s, 1_000_000 * (w + 1) + i, 1).await?;
                 i += 1;
-                done.fetch_add(1, Ordering::Relaxed);
             }
-            anyhow::Ok(())
-        }));
-    }
-    for h in handles {
-        h.await??;
-    }
-    let hosted = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+            anyhow::Ok(i as u64)
+        });
+    let hosted = per_second(started, workers).await?;
     if args.hosted_only {
         println!("hosted creates/s: {hosted:.0}");
         return Ok(());
@@ -279,18 +287,15 @@ async fn saturated(path: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> 
         .await?
         .json()
         .await?;
-    let done = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
-    let mut handles = Vec::new();
-    for w in 0..args.workers {
-        let (client, key, done, url, rec) = (
+    let workers = (0..args.workers).map(|w| {
+        let (client, key, url, rec) = (
             client.clone(),
             key.clone(),
-            done.clone(),
             sim.url(),
             sim.config().employee_rec_id.clone(),
         );
-        handles.push(tokio::spawn(async move {
+        async move {
             let mut i = 0;
             while started.elapsed() < window {
                 let a = alert_json(2_000_000 * (w + 1) + i);
@@ -312,15 +317,11 @@ async fn saturated(path: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> 
                     bail!("the native create got no record: {record}");
                 }
                 i += 1;
-                done.fetch_add(1, Ordering::Relaxed);
             }
-            anyhow::Ok(())
-        }));
-    }
-    for h in handles {
-        h.await??;
-    }
-    let native = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+            anyhow::Ok(i as u64)
+        }
+    });
+    let native = per_second(started, workers).await?;
     let ratio = hosted / native;
     rows.push(row(
         "saturated creates/s, component in host vs native client",
