@@ -103,13 +103,10 @@ impl Pool {
         if let Err(why) = same_plugin(&self.runtime(), &runtime).await {
             return self.refuse(&why);
         }
-        let check = async {
-            let mut s = PluginSession::open(&runtime, &self.config).await?;
-            s.instance.info().await?;
-            Ok::<_, Failure>(())
-        };
-        match check.await {
-            Ok(()) => {
+        // `same_plugin` has had the new component answer `info`; a
+        // session with the run's configuration is the rest of the check.
+        match PluginSession::open(&runtime, &self.config).await {
+            Ok(_) => {
                 tracing::info!(component = %runtime.path().display(), sha256 = %runtime.report.sha256, "swapped in the changed component; work in flight finishes on the old one");
                 eprintln!(
                     "watch: swapped in the new component ({})",
