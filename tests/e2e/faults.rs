@@ -105,12 +105,8 @@ impl Batch {
         );
         assert_eq!(n(&s["alerts_read"]), total, "{ctx}");
         assert_eq!(
-            (
-                n(&s["rejected"]),
-                n(&s["filtered_out"]),
-                n(&s["incidents_updated"])
-            ),
-            (0, 0, 0),
+            counts(&s, ["rejected", "filtered_out", "incidents_updated"]),
+            [0, 0, 0],
             "{ctx}"
         );
         assert!(s["stopped"].is_null(), "the run did not stop early: {ctx}");

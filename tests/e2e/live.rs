@@ -467,11 +467,7 @@ fn a_batch_run_counts_and_logs_each_cut() {
     let o = b.run(&alerts, &[]);
     assert_eq!(o.code, Some(0), "{}", o.all());
     let s = o.summary();
-    assert_eq!(
-        (n(&s["incidents_created"]), n(&s["warnings"])),
-        (4, 4),
-        "{s}"
-    );
+    assert_eq!(counts(&s, ["incidents_created", "warnings"]), [4, 4], "{s}");
     for i in 0..4 {
         assert!(
             o.stderr

@@ -118,12 +118,11 @@ fn a_run_of_50_alerts_over_10_dedup_keys_posts_10_messages_and_40_follow_ups() {
     let s = first.summary();
     assert_accounted(&s);
     assert_eq!(
-        (
-            n(&s["alerts_read"]),
-            n(&s["incidents_created"]),
-            n(&s["incidents_updated"])
+        counts(
+            &s,
+            ["alerts_read", "incidents_created", "incidents_updated"]
         ),
-        (50, 10, 40),
+        [50, 10, 40],
         "{s}"
     );
     let messages = posted(&sim);
@@ -182,8 +181,8 @@ fn a_watch_swap_to_the_other_plugin_is_refused_and_the_run_goes_on() {
     );
     let s = &v["summary"];
     assert_eq!(
-        (n(&s["component_swaps_refused"]), n(&s["component_swaps"])),
-        (1, 1),
+        counts(s, ["component_swaps_refused", "component_swaps"]),
+        [1, 1],
         "{s}"
     );
     assert_eq!(n(&s["incidents_created"]), 30, "nothing lost: {s}");
