@@ -69,12 +69,25 @@ fn trim_eol(b: &[u8]) -> &[u8] {
     b.strip_suffix(b"\r").unwrap_or(b)
 }
 
-/// Reads one request. `on_continue` is written when the client sends `Expect: 100-continue`.
-pub async fn read_request<R, W>(r: &mut R, w: &mut W) -> Result<Request, ReadError>
-where
-    R: AsyncBufRead + Unpin,
-    W: AsyncWrite + Unpin,
-{
+/// The request line and the headers.
+struct Head {
+    method: String,
+    target: String,
+    version: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Head {
+    fn get(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    }
+}
+
+/// Reads the request line (after any empty lines) and the headers.
+async fn read_head<R: AsyncBufRead + Unpin>(r: &mut R) -> Result<Head, ReadError> {
     let mut budget = MAX_HEAD;
     let mut line = Vec::new();
     // Skip empty lines before a request (RFC 9112 2.2).
@@ -117,58 +130,59 @@ where
         };
         headers.push((k.trim().to_string(), v.trim().to_string()));
     }
-    let get = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
-    };
-    let connection = get("connection").unwrap_or_default().to_ascii_lowercase();
-    let keep_alive = if version == "HTTP/1.0" {
-        connection.contains("keep-alive")
-    } else {
-        !connection.contains("close")
-    };
-    if get("expect").is_some_and(|e| e.eq_ignore_ascii_case("100-continue")) {
-        w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+    Ok(Head {
+        method,
+        target,
+        version,
+        headers,
+    })
+}
+
+/// Reads a chunked body (and its trailers).
+async fn read_chunked<R: AsyncBufRead + Unpin>(r: &mut R) -> Result<Vec<u8>, ReadError> {
+    let mut line = Vec::new();
+    let mut body = Vec::new();
+    loop {
+        let mut b = 4096usize;
+        read_line(r, &mut line, &mut b).await?;
+        let size_txt = String::from_utf8_lossy(trim_eol(&line)).to_string();
+        let size_txt = size_txt.split(';').next().unwrap_or("").trim().to_string();
+        let size = usize::from_str_radix(&size_txt, 16)
+            .map_err(|_| ReadError::Bad("malformed chunk size"))?;
+        if size == 0 {
+            // Trailers until an empty line.
+            loop {
+                let mut b = 4096usize;
+                let n = read_line(r, &mut line, &mut b).await?;
+                if n == 0 || trim_eol(&line).is_empty() {
+                    break;
+                }
+            }
+            return Ok(body);
+        }
+        if body.len() + size > MAX_BODY {
+            return Err(ReadError::TooLarge);
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        r.read_exact(&mut body[start..])
             .await
             .map_err(|_| ReadError::Io)?;
-        w.flush().await.map_err(|_| ReadError::Io)?;
+        let mut b = 16usize;
+        read_line(r, &mut line, &mut b).await?;
     }
-    let chunked =
-        get("transfer-encoding").is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
-    let mut body = Vec::new();
+}
+
+/// Reads the body the headers announce: chunked, `Content-Length` bytes, or none.
+async fn read_body<R: AsyncBufRead + Unpin>(r: &mut R, head: &Head) -> Result<Vec<u8>, ReadError> {
+    let chunked = head
+        .get("transfer-encoding")
+        .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
     if chunked {
-        loop {
-            let mut b = 4096usize;
-            read_line(r, &mut line, &mut b).await?;
-            let size_txt = String::from_utf8_lossy(trim_eol(&line)).to_string();
-            let size_txt = size_txt.split(';').next().unwrap_or("").trim().to_string();
-            let size = usize::from_str_radix(&size_txt, 16)
-                .map_err(|_| ReadError::Bad("malformed chunk size"))?;
-            if size == 0 {
-                // Trailers until an empty line.
-                loop {
-                    let mut b = 4096usize;
-                    let n = read_line(r, &mut line, &mut b).await?;
-                    if n == 0 || trim_eol(&line).is_empty() {
-                        break;
-                    }
-                }
-                break;
-            }
-            if body.len() + size > MAX_BODY {
-                return Err(ReadError::TooLarge);
-            }
-            let start = body.len();
-            body.resize(start + size, 0);
-            r.read_exact(&mut body[start..])
-                .await
-                .map_err(|_| ReadError::Io)?;
-            let mut b = 16usize;
-            read_line(r, &mut line, &mut b).await?;
-        }
-    } else if let Some(cl) = get("content-length") {
+        return read_chunked(r).await;
+    }
+    let mut body = Vec::new();
+    if let Some(cl) = head.get("content-length") {
         let len: usize = cl
             .trim()
             .parse()
@@ -179,11 +193,16 @@ where
         body.resize(len, 0);
         r.read_exact(&mut body).await.map_err(|_| ReadError::Io)?;
     }
+    Ok(body)
+}
+
+/// A target's path (absolute-form targets, as proxies send them, lose the scheme and
+/// host) and its query string.
+fn split_target(target: &str) -> (String, String) {
     let (raw_path, query) = match target.split_once('?') {
         Some((p, q)) => (p.to_string(), q.to_string()),
-        None => (target.clone(), String::new()),
+        None => (target.to_string(), String::new()),
     };
-    // Absolute-form targets (proxies): keep only the path.
     let raw_path = if let Some(rest) = raw_path
         .strip_prefix("http://")
         .or_else(|| raw_path.strip_prefix("https://"))
@@ -194,12 +213,42 @@ where
     } else {
         raw_path
     };
+    (raw_path, query)
+}
+
+/// Reads one request. `on_continue` is written when the client sends `Expect: 100-continue`.
+pub async fn read_request<R, W>(r: &mut R, w: &mut W) -> Result<Request, ReadError>
+where
+    R: AsyncBufRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let head = read_head(r).await?;
+    let connection = head
+        .get("connection")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let keep_alive = if head.version == "HTTP/1.0" {
+        connection.contains("keep-alive")
+    } else {
+        !connection.contains("close")
+    };
+    if head
+        .get("expect")
+        .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
+    {
+        w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+            .await
+            .map_err(|_| ReadError::Io)?;
+        w.flush().await.map_err(|_| ReadError::Io)?;
+    }
+    let body = read_body(r, &head).await?;
+    let (raw_path, query) = split_target(&head.target);
     Ok(Request {
-        method,
-        target,
+        method: head.method,
+        target: head.target,
         path: crate::odata::percent_decode(&raw_path, false),
         query,
-        headers,
+        headers: head.headers,
         body,
         keep_alive,
     })
