@@ -1,5 +1,6 @@
-mod common;
-use common::*;
+//! Logins (session keys, JWTs), API keys, and the 401s and 400s of bad credentials.
+
+use crate::common::*;
 use ivanti_sim::{Sim, SimConfig};
 use serde_json::json;
 

@@ -1,5 +1,7 @@
-mod common;
-use common::*;
+//! The control API (`/_sim/`, and the same from Rust): call counters, the request log,
+//! incidents, sessions, switches; HTTP connection handling; the binary; the webhook receiver.
+
+use crate::common::*;
 use ivanti_sim::Calls;
 use serde_json::json;
 use std::io::{BufRead, BufReader};
@@ -98,7 +100,7 @@ fn request_log() {
 }
 
 #[test]
-fn control_endpoints_over_http() {
+fn control_api_lists_changes_and_deletes_incidents_over_http() {
     let sim = start();
     let u = sim.url();
     create(&sim, "one");
@@ -157,14 +159,23 @@ fn control_endpoints_over_http() {
         404
     );
     assert_eq!(sim.incidents().len(), 1);
-    // Sessions.
+}
+
+#[test]
+fn control_api_expires_sessions_over_http() {
+    let sim = start();
     let key = login(&sim);
     assert_eq!(
-        call(&u, "POST", "/_sim/sessions/expire", None, None).status,
+        call(&sim.url(), "POST", "/_sim/sessions/expire", None, None).status,
         200
     );
     assert_eq!(query_with(&sim, &key).status, 401);
-    // Switches.
+}
+
+#[test]
+fn control_api_changes_switches_shows_the_config_and_404s_the_rest() {
+    let sim = start();
+    let u = sim.url();
     let s = call(
         &u,
         "POST",

@@ -1,5 +1,6 @@
-mod common;
-use common::*;
+//! The employee lookup, the incidents' `$metadata` (EDMX) and unknown paths.
+
+use crate::common::*;
 use ivanti_sim::{CustomField, Sim, SimConfig};
 use quick_xml::events::Event;
 use serde_json::Value;

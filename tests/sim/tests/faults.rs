@@ -1,5 +1,7 @@
-mod common;
-use common::*;
+//! The faults (`ivanti_sim::Faults`): latency, 429s, the daily quota, 5xx,
+//! commit-then-drop and damaged bodies, set from Rust and over HTTP.
+
+use crate::common::*;
 use ivanti_sim::{Endpoint, Faults, Sim, SimConfig};
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! The hostile answers (`hostile_*` faults) and the echoing login 400s
 //! (`echo_password_*`).
-mod common;
-use common::*;
+
+use crate::common::*;
 use ivanti_sim::{Endpoint, Faults, Hostile, HostileLog, Sim, HUGE_BYTES};
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -143,13 +143,10 @@ fn dripped(answer: Hostile) {
 }
 
 #[test]
-fn a_dripping_body() {
-    dripped(Hostile::DripBody);
-}
-
-#[test]
-fn a_dripping_head() {
-    dripped(Hostile::DripHead);
+fn a_dripping_answer_times_out_the_client_and_logs_its_hang_up() {
+    for answer in [Hostile::DripBody, Hostile::DripHead] {
+        dripped(answer);
+    }
 }
 
 #[test]

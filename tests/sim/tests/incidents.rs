@@ -1,5 +1,6 @@
-mod common;
-use common::*;
+//! Incident records: create, patch, get by key, and their shapes against the guide's samples.
+
+use crate::common::*;
 use ivanti_sim::{CustomField, Dialect, MissingOnUpdate, Sim, SimConfig, Switches};
 use serde_json::{json, Map, Value};
 

@@ -1,5 +1,7 @@
-mod common;
-use common::*;
+//! Collection queries: `$filter`, URL decoding, `$top`/`$skip`/`@odata.count`, `$select`,
+//! `$orderby`, and the syntax and sizes that are refused.
+
+use crate::common::*;
 use ivanti_sim::{Dialect, Sim};
 use serde_json::{json, Value};
 
