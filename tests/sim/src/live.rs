@@ -290,7 +290,7 @@ mod tests {
     }
 
     #[test]
-    fn workflow() {
+    fn status_steps_follow_the_workflow() {
         assert!(status_step_allowed("Logged", "Active"));
         assert!(status_step_allowed("Logged", "logged"));
         assert!(!status_step_allowed("Logged", "Resolved"));
@@ -303,7 +303,7 @@ mod tests {
     }
 
     #[test]
-    fn mangled_passwords() {
+    fn passwords_are_mangled_two_ways() {
         assert_eq!(
             mangled_password("hunter two@x!"),
             "hunter\ttwo@x! / hunter\n two&#64;x&#33;"
@@ -311,7 +311,7 @@ mod tests {
     }
 
     #[test]
-    fn iso8601() {
+    fn iso8601_dates_and_date_times_are_recognised() {
         for ok in [
             "2026-01-01",
             "2026-01-01T00:00Z",
@@ -338,7 +338,7 @@ mod tests {
     }
 
     #[test]
-    fn typed_values() {
+    fn typed_values_need_their_json_types() {
         let f = |t: &str| Field {
             name: "X".into(),
             edm_type: t.into(),

@@ -374,7 +374,7 @@ mod tests {
     }
 
     #[test]
-    fn decode() {
+    fn percent_decoding_optionally_reads_plus_as_space() {
         assert_eq!(percent_decode("a+b%20c%27", true), "a b c'");
         assert_eq!(percent_decode("a+b%2", false), "a+b%2");
         assert_eq!(percent_decode("%24filter", true), "$filter");

@@ -63,7 +63,7 @@ pub fn http_date_now() -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn formats() {
+    fn unix_seconds_format_as_iso_utc() {
         assert_eq!(super::iso_utc(0), "1970-01-01T00:00:00Z");
         assert_eq!(super::iso_utc(1_712_643_682), "2024-04-09T06:21:22Z");
     }

@@ -7,7 +7,7 @@ use serde_json::json;
 const META: &str = "/api/odata/incidents/$metadata";
 
 #[test]
-fn session_key_login_and_use() {
+fn session_keys_are_tenant_32_chars_2_and_expire_on_command() {
     let sim = start();
     let key = login(&sim);
     let parts: Vec<&str> = key.split('#').collect();
@@ -39,7 +39,7 @@ fn session_key_login_and_use() {
 }
 
 #[test]
-fn jwt_login_and_bearer() {
+fn jwt_logins_are_bearer_tokens_and_expire_on_command() {
     let sim = Sim::start(SimConfig {
         jwt_mode: true,
         ..SimConfig::default()
@@ -143,7 +143,7 @@ fn login_failures_are_400_ism_4000() {
 }
 
 #[test]
-fn custom_credentials() {
+fn configured_credentials_log_in_and_the_key_starts_with_the_tenant() {
     let sim = Sim::start(SimConfig {
         tenant_host: "acme.saasit.com".into(),
         username: "u".into(),

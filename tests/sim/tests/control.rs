@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 const INCIDENTS: &str = "/api/odata/businessobject/incidents";
 
 #[test]
-fn call_counters_per_endpoint() {
+fn calls_are_counted_per_endpoint_but_control_calls_are_not() {
     let sim = start();
     let auth = login(&sim);
     let a = Some(auth.as_str());
@@ -64,7 +64,7 @@ fn call_counters_per_endpoint() {
 }
 
 #[test]
-fn request_log() {
+fn the_request_log_keeps_method_target_headers_and_body() {
     let sim = start();
     create(&sim, "logged body");
     query(&sim, "$filter=IncidentNumber+eq+10001");
@@ -207,7 +207,7 @@ fn query_with(sim: &ivanti_sim::Sim, auth: &str) -> Resp {
 }
 
 #[test]
-fn keep_alive_and_chunked_requests() {
+fn keep_alive_connections_and_chunked_requests_are_served() {
     let sim = start();
     let mut c = Conn::open(&sim.url());
     let auth = api_key_auth();
@@ -293,7 +293,7 @@ fn concurrent_creates_get_distinct_numbers() {
 }
 
 #[test]
-fn binary_runs_standalone() {
+fn the_binary_runs_standalone_and_its_help_lists_the_options() {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ivanti-sim"))
         .args(["--port", "0", "--jwt", "--api-key", "K1"])
         .stdout(std::process::Stdio::piped())

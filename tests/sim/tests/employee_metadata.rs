@@ -11,7 +11,7 @@ fn employee_url(id: &str) -> String {
 }
 
 #[test]
-fn employee_sample_record() {
+fn the_employee_matches_the_guides_sample_record() {
     let sim = start();
     let r = call(
         &sim.url(),
@@ -49,7 +49,7 @@ fn employee_sample_record() {
 }
 
 #[test]
-fn configured_employee_rec_id() {
+fn a_configured_employee_rec_id_is_the_only_employee() {
     let sim = Sim::start(SimConfig {
         employee_rec_id: "0123456789ABCDEF0123456789ABCDEF".into(),
         ..SimConfig::default()
@@ -69,7 +69,7 @@ fn configured_employee_rec_id() {
 }
 
 #[test]
-fn employee_unknown_and_forbidden_403() {
+fn an_unknown_employee_is_an_invalid_key_and_a_forbidden_one_403() {
     let sim = start();
     let a = api_key_auth();
     let unknown = || {
@@ -159,7 +159,7 @@ fn parse_metadata(xml: &str) -> (HashMap<String, Prop>, Vec<String>, Vec<String>
 }
 
 #[test]
-fn metadata_edmx() {
+fn metadata_is_edmx_with_the_schema_and_custom_fields() {
     let sim = Sim::start(SimConfig {
         custom_fields: vec![
             CustomField::string("NetskopeAlertId", 64),
@@ -222,7 +222,7 @@ fn metadata_edmx() {
 }
 
 #[test]
-fn metadata_no_content_switch() {
+fn metadata_no_content_answers_204() {
     let sim = start();
     sim.set_metadata_no_content(true);
     let r = call(
@@ -246,7 +246,7 @@ fn metadata_no_content_switch() {
 }
 
 #[test]
-fn unknown_paths_404() {
+fn unknown_paths_are_404_ism_4004() {
     let sim = start();
     for p in ["/", "/api/odata/businessobject/changes", "/api/rest/nope"] {
         let r = call(&sim.url(), "GET", p, Some(&api_key_auth()), None);

@@ -13,7 +13,7 @@ fn meta(sim: &Sim) -> Resp {
 }
 
 #[test]
-fn fixed_and_jittered_latency() {
+fn latency_and_jitter_delay_api_calls_not_control_calls() {
     let sim = start();
     sim.set_faults(Faults {
         latency_ms: 150,
@@ -50,7 +50,7 @@ fn fixed_and_jittered_latency() {
 }
 
 #[test]
-fn rate_limit_next_n_with_and_without_retry_after() {
+fn rate_limits_hit_the_next_n_calls_or_a_fraction_with_optional_retry_after() {
     let sim = start();
     sim.set_faults(Faults {
         rate_limit_next: 2,
@@ -91,7 +91,7 @@ fn rate_limit_next_n_with_and_without_retry_after() {
 }
 
 #[test]
-fn faults_restricted_to_one_endpoint() {
+fn a_fault_restricted_to_one_endpoint_spares_the_others() {
     let sim = start();
     sim.set_faults(Faults {
         rate_limit_next: 1,
@@ -112,7 +112,7 @@ fn faults_restricted_to_one_endpoint() {
 }
 
 #[test]
-fn daily_quota() {
+fn calls_past_the_daily_quota_are_429_until_reset() {
     let sim = Sim::start(SimConfig {
         daily_quota: 3,
         ..SimConfig::default()
@@ -141,7 +141,7 @@ fn daily_quota() {
 }
 
 #[test]
-fn server_errors() {
+fn server_error_faults_answer_the_configured_5xx() {
     let sim = start();
     sim.set_faults(Faults {
         server_error_next: 1,
@@ -160,7 +160,7 @@ fn server_errors() {
 }
 
 #[test]
-fn commit_then_drop() {
+fn commit_then_drop_stores_the_change_and_drops_the_answer() {
     let sim = start();
     sim.set_faults(Faults {
         drop_after_commit_next: 1,
@@ -214,7 +214,7 @@ fn commit_then_drop() {
 }
 
 #[test]
-fn slow_body() {
+fn a_slow_body_arrives_in_delayed_chunks() {
     let sim = start();
     sim.set_faults(Faults {
         slow_body_chunk_delay_ms: 25,
@@ -233,7 +233,7 @@ fn slow_body() {
 }
 
 #[test]
-fn malformed_json() {
+fn a_malformed_answer_is_not_json_but_keeps_its_length() {
     let sim = start();
     create(&sim, "a");
     sim.set_faults(Faults {
@@ -251,7 +251,7 @@ fn malformed_json() {
 }
 
 #[test]
-fn truncated_body() {
+fn a_truncated_answer_is_shorter_than_its_content_length() {
     let sim = start();
     create(&sim, "a");
     sim.set_faults(Faults {
@@ -265,7 +265,7 @@ fn truncated_body() {
 }
 
 #[test]
-fn oversized_body() {
+fn an_oversized_answer_is_padded_past_its_size_and_still_json() {
     let sim = start();
     create(&sim, "a");
     sim.set_faults(Faults {
@@ -279,7 +279,7 @@ fn oversized_body() {
 }
 
 #[test]
-fn faults_over_http_control() {
+fn faults_are_set_read_and_cleared_over_http() {
     let sim = start();
     let r = call(
         &sim.url(),

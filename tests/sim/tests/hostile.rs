@@ -67,7 +67,7 @@ fn a_body_answer_spares_the_login_and_closes() {
 }
 
 #[test]
-fn every_call_or_only_the_login() {
+fn hostile_answers_hit_every_call_or_only_the_login() {
     let sim = start();
     sim.set_faults(Faults {
         hostile_fraction: 1.0,
@@ -150,7 +150,7 @@ fn a_dripping_answer_times_out_the_client_and_logs_its_hang_up() {
 }
 
 #[test]
-fn hostile_answers_over_http_control() {
+fn hostile_answers_are_set_and_logged_over_http() {
     let sim = start();
     let faults = r#"{"hostile_next": 1, "hostile_answer": {"body": {"status": 200, "content_type": "application/json", "body": "{\"value\":"}}}"#;
     let r = call(&sim.url(), "PUT", "/_sim/faults", None, Some(faults));

@@ -183,7 +183,7 @@ fn post(sim: &Sim, body: Value) -> Resp {
 }
 
 #[test]
-fn create_validation_errors() {
+fn creates_without_what_they_must_carry_are_400_and_store_nothing() {
     let sim = Sim::start(SimConfig {
         custom_fields: vec![CustomField::string("AlertId", 64)],
         mandatory_fields: vec![
@@ -314,7 +314,7 @@ fn patch_appends_notes_and_answers_the_record() {
 }
 
 #[test]
-fn patch_unknown_rec_id_body_is_exact() {
+fn patching_an_unknown_or_deleted_rec_id_is_the_switched_400() {
     let sim = start();
     let patch = |id: &str| {
         call(

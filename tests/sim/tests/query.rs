@@ -38,7 +38,7 @@ fn filter(sim: &Sim, f: &str, extra: &str) -> Value {
 }
 
 #[test]
-fn filters() {
+fn filters_compare_combine_and_nest() {
     let sim = seeded();
     let n = |f: &str| numbers(&filter(&sim, f, ""));
     assert_eq!(n("IncidentNumber eq 10005"), [10005]);
@@ -89,7 +89,7 @@ fn filters() {
 }
 
 #[test]
-fn url_decoding() {
+fn query_options_are_url_decoded() {
     let sim = seeded();
     // '+' as space, %XX, encoded '$'.
     let r = query(
@@ -104,7 +104,7 @@ fn url_decoding() {
 }
 
 #[test]
-fn top_skip_count() {
+fn top_and_skip_page_and_count_counts_every_match() {
     let sim = seeded();
     let v = query(&sim, "").json();
     assert_eq!(v["@odata.count"], 30);
@@ -140,7 +140,7 @@ fn top_skip_count() {
 }
 
 #[test]
-fn select_and_orderby() {
+fn select_keeps_the_named_fields_and_orderby_sorts() {
     let sim = seeded();
     let v = query(&sim, "$select=IncidentNumber,Status&$top=3").json();
     for row in v["value"].as_array().unwrap() {

@@ -125,7 +125,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64url() {
+    fn base64url_has_no_padding() {
         assert_eq!(
             b64url(b"{\"alg\":\"RS256\",\"typ\":\"JWT\"}"),
             "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9"

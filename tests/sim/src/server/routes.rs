@@ -124,7 +124,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn routes() {
+    fn methods_and_paths_route_to_their_handlers() {
         assert!(matches!(
             route("GET", "/api/odata/businessobject/incidents('ABC')"),
             Route::GetOne(id) if id == "ABC"
@@ -145,7 +145,7 @@ mod tests {
     }
 
     #[test]
-    fn base_paths() {
+    fn base_paths_are_normalized_and_matched_case_insensitively() {
         assert_eq!(normalize_base_path(""), "");
         assert_eq!(normalize_base_path("/"), "");
         assert_eq!(normalize_base_path("HEAT/"), "/HEAT");

@@ -57,7 +57,7 @@ fn no_rows_is_an_empty_200_live_and_an_empty_array_in_the_guide() {
 }
 
 #[test]
-fn no_rows_switch_values() {
+fn the_no_rows_switch_picks_each_encoding_and_refuses_bad_values() {
     let sim = start();
     let none = "$filter=IncidentNumber+eq+1";
     let s = switch(&sim, json!({"no_rows": "no_content"}));

@@ -7,7 +7,7 @@ use ivanti_sim::{Dialect, Endpoint, Faults, NoRows, OverMaxLength, Switches};
 use serde_json::json;
 
 #[test]
-fn switches_over_http_and_from_rust() {
+fn switches_are_read_and_changed_over_http_and_from_rust() {
     let sim = start();
     let s = call(&sim.url(), "GET", "/_sim/switches", None, None).json();
     assert_eq!(
