@@ -60,22 +60,29 @@ fn no_rows_is_an_empty_200_live_and_an_empty_array_in_the_guide() {
 fn the_no_rows_switch_picks_each_encoding_and_refuses_bad_values() {
     let sim = start();
     let none = "$filter=IncidentNumber+eq+1";
-    let s = switch(&sim, json!({"no_rows": "no_content"}));
-    assert_eq!(s["no_rows"], "no_content");
-    let r = query(&sim, none);
-    assert_eq!((r.status, r.body.len()), (204, 0));
-    switch(&sim, json!({"no_rows": "no_instances"}));
-    let r = query(&sim, none);
-    assert_eq!(r.status, 200);
-    assert_eq!(r.text(), r#"{"value":"No instances found."}"#);
-    assert!(r
-        .header("content-type")
-        .unwrap()
-        .starts_with("application/json"));
-    switch(&sim, json!({"no_rows": "empty_array"}));
-    assert_eq!(query(&sim, none).json()["value"], json!([]));
-    switch(&sim, json!({"no_rows": "empty_body"}));
-    assert_eq!(query(&sim, none).body.len(), 0);
+    let empty_array =
+        r#"{"@odata.context":"/api/odata/$metadata#incidents","@odata.count":0,"value":[]}"#;
+    // Each value: the status, the body, whether it is JSON.
+    for (value, status, body, is_json) in [
+        ("no_content", 204, "", false),
+        (
+            "no_instances",
+            200,
+            r#"{"value":"No instances found."}"#,
+            true,
+        ),
+        ("empty_array", 200, empty_array, true),
+        ("empty_body", 200, "", false),
+    ] {
+        let s = switch(&sim, json!({"no_rows": value}));
+        assert_eq!(s["no_rows"], value);
+        let r = query(&sim, none);
+        assert_eq!((r.status, r.text().as_str()), (status, body), "{value}");
+        if is_json {
+            let ct = r.header("content-type").unwrap_or_default();
+            assert!(ct.starts_with("application/json"), "{value}: {ct}");
+        }
+    }
     // Bad values and unknown switches are refused, and change nothing.
     for bad in [json!({"no_rows": "maybe"}), json!({"no_such_switch": true})] {
         let r = call(
