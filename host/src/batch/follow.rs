@@ -150,7 +150,7 @@ impl Followed {
             return Ok(Next::Wait);
         };
         match std::fs::metadata(path) {
-            Ok(m) if id_of(&m) == self.id => self.gone_said = false,
+            Ok(m) if id_of(&m) == self.id => (self.gone_said, self.draining) = (false, false),
             Ok(_) if !self.draining => {
                 self.draining = true;
                 return Ok(Next::Drain);
