@@ -155,3 +155,35 @@ fn with_follow_a_run_reading_a_pipe_ends_with_its_summary_when_the_pipe_closes()
         "it ended, not stopped: {s}"
     );
 }
+
+/// A pipe ends the run at its end; stdin redirected from a file is still
+/// followed, truncations included.
+#[test]
+fn with_follow_stdin_that_is_a_file_is_followed_through_appends_and_a_truncation() {
+    let b = Bench::new();
+    let path = b.dir.path().join("alerts.jsonl");
+    std::fs::write(&path, ids("f", 0..3)).unwrap();
+    let mut cmd = b.run_command("-", &["--follow"]);
+    cmd.stdin(std::fs::File::open(&path).unwrap());
+    let run = Watched::start(cmd);
+    wait_for("3 incidents", || b.sim.incidents().len() == 3);
+    append_text(&path, &ids("f", 3..6));
+    wait_for("6 incidents", || b.sim.incidents().len() == 6);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    append_text(&path, &ids("g", 0..2));
+    wait_for("8 incidents", || b.sim.incidents().len() == 8);
+    wait_for("the truncation said", || {
+        run.said("stdin") && run.said("reading it again from its start")
+    });
+    let (code, v, stderr) = run.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        counts(&v["summary"], ["incidents_created", "alerts_read"]),
+        [8, 8],
+        "{stderr}"
+    );
+}
