@@ -1,10 +1,13 @@
 //! Alert lines from a file or stdin, numbered; `--follow` keeps reading
-//! a file as lines are appended. Lines are read as bytes, at most
+//! a file as lines are appended, through rotations (`follow`), each new
+//! file numbered from line 1 under its rotation. Lines are read as bytes, at most
 //! [`ALERT_LINE_MAX`] of each kept: a longer line, or one that is not
 //! UTF-8, is handed on as unusable (for the rejected file) and the
 //! stream goes on. Lines that cannot be used go to the rejected-alerts
 //! file with their number and reason, once per store: nothing is dropped
-//! silently, and a rerun over the same file adds nothing.
+//! silently, and a rerun over the same file adds nothing (a line is
+//! known by its place in its content: its number, its bytes and the
+//! digest of the bytes before it, see [`Place`]).
 
 use super::follow::{Followed, Next};
 use crate::limits::{size, ALERT_LINE_MAX};
