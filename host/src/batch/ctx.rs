@@ -130,15 +130,20 @@ impl Ctx {
         &self,
         rejected: &Rejected,
         stream: &str,
-        line: u64,
+        place: &input::Place,
         why: &str,
         text: &str,
     ) -> Result<()> {
         let text = self.redactor.text(text);
-        let key = input::line_key(stream, line, &text);
-        rejected.write_once(&self.store, &key, line, why, &text)?;
+        let key = input::line_key(stream, place, &text);
+        rejected.write_once(&self.store, &key, place, why, &text)?;
         self.counters.rejected.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(line, reason = why, "alert rejected");
+        tracing::warn!(
+            line = place.number,
+            rotation = place.rotation,
+            reason = why,
+            "alert rejected"
+        );
         Ok(())
     }
 }

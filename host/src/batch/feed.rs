@@ -71,19 +71,22 @@ pub(super) async fn feed(
 ) -> Result<()> {
     let origin = opts.alerts.name();
     let stream = opts.alerts.identity();
-    while let Some((line, text)) = lines.next().await? {
+    while let Some((place, text)) = lines.next().await? {
         ctx.counters.read.fetch_add(1, Ordering::Relaxed);
         let job = match text {
             Line::Text(text) => {
-                Job::read(ctx, &opts.dedup, &format!("{origin} line {line}"), &text)
-                    .map_err(|why| (why, text))
+                let at = match place.rotation {
+                    0 => format!("{origin} line {}", place.number),
+                    r => format!("{origin} line {} (after rotation {r})", place.number),
+                };
+                Job::read(ctx, &opts.dedup, &at, &text).map_err(|why| (why, text))
             }
             Line::Unusable { why, shown } => Err((why, shown)),
         };
         let job = match job {
             Ok(job) => job,
             Err((why, shown)) => {
-                ctx.reject(rejected, &stream, line, &why, &shown)?;
+                ctx.reject(rejected, &stream, &place, &why, &shown)?;
                 continue;
             }
         };

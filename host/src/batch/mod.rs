@@ -14,7 +14,9 @@
 mod ctx;
 mod dispatch;
 mod feed;
+mod follow;
 pub mod input;
+mod own_files;
 pub mod pool;
 pub mod progress;
 pub mod reach;
@@ -117,26 +119,8 @@ async fn sync_every(ctx: Arc<Ctx>, every: Duration) {
     }
 }
 
-/// Refuses what would make the run loop or corrupt its own files, before
-/// anything is read or written.
-fn check_paths(opts: &RunOptions) -> Result<()> {
-    let lock = crate::store_lock::lock_path(&opts.store);
-    let mut own: Vec<(&str, &std::path::Path)> =
-        vec![("task store", &opts.store), ("store's lock file", &lock)];
-    if let Source::File(alerts) = &opts.alerts {
-        own.push(("alerts file", alerts));
-    }
-    if let Some(c) = &opts.config_path {
-        own.push(("configuration", c));
-    }
-    if let Some(q) = &opts.queue {
-        own.push(("queue file", q));
-    }
-    input::check_rejected_path(&opts.rejected, &own)
-}
-
 pub async fn run(runtime: Runtime, config: PluginConfig, opts: RunOptions) -> Result<Summary> {
-    check_paths(&opts)?;
+    own_files::check_paths(&opts)?;
     let stopper = Stopper::new();
     let lines = Lines::open(&opts.alerts, opts.follow, stopper.subscribe()).await?;
     // What the store is, found out without writing; then the lock; then

@@ -45,7 +45,7 @@ pub struct RunArgs {
     /// Sync the open tasks every SECONDS and once at the end (0: only `cto-host sync --store`).
     #[arg(long, default_value_t = 0)]
     sync_interval: u64,
-    /// Keep reading the alerts file as lines are appended (stop with Ctrl-C).
+    /// Keep reading the alerts file as lines are appended, through rotations as `tail -F` (stop with Ctrl-C); a pipe on stdin ends the run when it closes.
     #[arg(long)]
     follow: bool,
     /// Swap in the component when its file changes (units in flight finish on the old one).
@@ -60,7 +60,7 @@ pub struct RunArgs {
     /// Only tasks created within this many seconds take updates [default: no limit].
     #[arg(long)]
     dedup_window: Option<u64>,
-    /// Where unusable lines go, with their number and reason [default: STORE.rejected.jsonl].
+    /// Where unusable lines go, with their number and reason [default: STORE.rejected.jsonl]; not one of the store's files.
     #[arg(long)]
     rejected: Option<PathBuf>,
     /// Tenant calls allowed per 24 h, counted in the store across runs (the guide's limit).

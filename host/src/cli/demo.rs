@@ -49,7 +49,46 @@ struct Row {
     notes: usize,
 }
 
-pub async fn run(rt: &Runtime, config_path: Option<&Path>) -> Result<ExitCode> {
+/// The host of a tenant URL (`https://user@host:443/HEAT` -> `host:443`).
+fn tenant_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    authority.rsplit('@').next().unwrap_or(authority)
+}
+
+/// Sample incidents go into a real tenant only when asked for: `--yes`,
+/// or "y" at the terminal. Without a terminal to ask on, the demo is
+/// refused before anything is sent.
+fn confirm(cfg: &PluginConfig, yes: bool) -> Result<()> {
+    use std::io::{IsTerminal, Write};
+    if yes {
+        return Ok(());
+    }
+    let tenant = tenant_host(cfg.tenant_url.as_deref().unwrap_or("(no tenant_url)"));
+    let what = format!(
+        "demo --config creates {} incidents from sample alerts (made-up users and apps) in the tenant {tenant} and adds a note to one of them",
+        sample_alerts().len()
+    );
+    if !std::io::stdin().is_terminal() {
+        return Err(crate::report::input(format!(
+            "{what}: pass --yes to go ahead (there is no terminal to ask on; nothing was sent), or run `cto-host demo` without --config for the simulated tenant"
+        )));
+    }
+    eprint!("{what}. Go ahead? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .context("cannot read the answer from the terminal")?;
+    match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => Err(crate::report::input(format!(
+            "nothing was created in {tenant}: the demo was not confirmed (answer y, or pass --yes)"
+        ))),
+    }
+}
+
+pub async fn run(rt: &Runtime, config_path: Option<&Path>, yes: bool) -> Result<ExitCode> {
     let sim = match config_path {
         Some(_) => None,
         None => Some(
@@ -58,7 +97,11 @@ pub async fn run(rt: &Runtime, config_path: Option<&Path>) -> Result<ExitCode> {
         ),
     };
     let cfg = match (config_path, &sim) {
-        (Some(p), _) => super::load_config(rt, p).await?,
+        (Some(p), _) => {
+            let cfg = super::load_config(rt, p).await?;
+            confirm(&cfg, yes)?;
+            cfg
+        }
         (None, Some(s)) => sim_config(s),
         (None, None) => unreachable!("a simulated tenant runs when no configuration is given"),
     };
@@ -293,4 +336,19 @@ async fn demo(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tenant_host;
+
+    #[test]
+    fn the_question_names_the_tenants_host() {
+        assert_eq!(tenant_host("https://acme.saasit.com"), "acme.saasit.com");
+        assert_eq!(
+            tenant_host("https://u@itsm.acme:8443/HEAT"),
+            "itsm.acme:8443"
+        );
+        assert_eq!(tenant_host("http://127.0.0.1:9/x?y#z"), "127.0.0.1:9");
+    }
 }

@@ -136,9 +136,12 @@ enum Command {
     Demo {
         #[command(flatten)]
         plugin: PluginArg,
-        /// A real tenant's configuration instead of the simulated one.
+        /// A real tenant's configuration instead of the simulated one (it asks before creating anything there).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// With --config: create the sample incidents in that tenant without asking.
+        #[arg(long, requires = "config")]
+        yes: bool,
     },
 }
 
@@ -290,7 +293,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         )),
         Command::Run(args) => batch::run(args.plugin.load(g)?, args).await,
         #[cfg(feature = "demo")]
-        Command::Demo { plugin, config } => demo::run(&plugin.load(g)?, config.as_deref()).await,
+        Command::Demo {
+            plugin,
+            config,
+            yes,
+        } => demo::run(&plugin.load(g)?, config.as_deref(), *yes).await,
         #[cfg(not(feature = "demo"))]
         Command::Demo { .. } => Err(crate::report::input(
             "`cto-host demo` needs the `demo` feature (on by default): build with `cargo build -p cto-host --features demo`",
