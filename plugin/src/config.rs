@@ -478,6 +478,16 @@ pub(crate) mod tests {
             assert_eq!((step.as_str(), field.as_str()), (PARAMS, missing));
             assert!(msg.contains("required"), "{msg}");
         }
+    }
+
+    #[test]
+    fn optional_fields_and_the_api_key_name_their_field_too() {
+        let ok_auth = [
+            ("tenant_url", "https://t.example.com"),
+            ("authentication_method", BASIC_AUTH),
+            ("employee_rec_id", REC),
+        ];
+        let ok_params = [("username", "u"), ("password", "p"), ("user_role", "r")];
         let api = [
             ("tenant_url", "https://t"),
             ("authentication_method", API_KEY_AUTH),
