@@ -49,9 +49,10 @@ impl From<Error> for CallError {
     }
 }
 
-/// A page of records, or the tenant's refusal of the query for its length.
+/// A page of records (its rows read by `Client::rows`), or the tenant's
+/// refusal of the query for its length.
 enum Fetched {
-    Rows(Vec<Record>, Vec<u8>),
+    Page(Response),
     TooLong,
 }
 
@@ -302,7 +303,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
                     raw,
                 ))
             }
-            Scalar::Text(s) => s.clone(),
+            Scalar::Text(s) => s.to_string(),
             Scalar::Null => String::new(),
             _ => return Err(bad_response(action, "the record's Status is not text", raw)),
         };
@@ -326,9 +327,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
         })
     }
 
-    /// GETs a page of records. Live tenants say "no rows" in several ways
-    /// (ivanti-live-notes, Reading collections): a 204, an empty 200 body,
-    /// or `{"value":"No instances found."}`.
+    /// GETs a page of records.
     fn fetch(&mut self, action: Action, path: &str) -> Result<Fetched, Error> {
         let resp = self
             .call(action, Method::Get, path, None, true)
@@ -344,12 +343,19 @@ impl<T: Transport, C: Clock> Client<T, C> {
                 resp.retry_after(),
             ));
         }
+        Ok(Fetched::Page(resp))
+    }
+
+    /// The records of a fetched page, borrowing its body. Live tenants say
+    /// "no rows" in several ways (ivanti-live-notes, Reading collections):
+    /// a 204, an empty 200 body, or `{"value":"No instances found."}`.
+    fn rows(action: Action, resp: &Response) -> Result<Vec<Record<'_>>, Error> {
         if resp.status == 204 || resp.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Fetched::Rows(Vec::new(), resp.body));
+            return Ok(Vec::new());
         }
-        match Self::read::<Page>(action, &resp)?.value {
-            Rows::Records(records) => Ok(Fetched::Rows(records, resp.body)),
-            Rows::Text(t) if t.trim() == NO_INSTANCES => Ok(Fetched::Rows(Vec::new(), resp.body)),
+        match Self::read::<Page>(action, resp)?.value {
+            Rows::Records(records) => Ok(records),
+            Rows::Text(t) if t.trim() == NO_INSTANCES => Ok(Vec::new()),
             _ => Err(bad_response(action, "no value array", &resp.body)),
         }
     }
@@ -562,8 +568,8 @@ impl<T: Transport, C: Clock> Client<T, C> {
                 batch.len(),
                 encode(SYNC_SELECT)
             );
-            let (records, body) = match self.fetch(action, &path)? {
-                Fetched::Rows(records, body) => (records, body),
+            let resp = match self.fetch(action, &path)? {
+                Fetched::Page(resp) => resp,
                 Fetched::TooLong if batch.len() > 1 => {
                     // Every query still to send is cut to the new size.
                     self.sync_batch = batch.len().div_ceil(2) as u32;
@@ -581,8 +587,8 @@ impl<T: Transport, C: Clock> Client<T, C> {
                     }))
                 }
             };
-            for r in &records {
-                let task = self.task_from_record(action, r, &body)?;
+            for r in &Self::rows(action, &resp)? {
+                let task = self.task_from_record(action, r, &resp.body)?;
                 if let Ok((n, rec_id)) = parse_task_id(&task.id) {
                     if let Ok(slot) = unique.binary_search(&n) {
                         found[slot] = Some((rec_id, task));

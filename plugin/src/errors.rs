@@ -6,6 +6,7 @@ use crate::text::{contains_ignore_ascii_case, join};
 use crate::transport::TransportError;
 use crate::wire::Scalar;
 use crate::wit::{Error, FieldProblem, RateLimit, Rejection};
+use std::borrow::Cow;
 
 /// Longest excerpt of a tenant answer quoted in an error.
 const EXCERPT_CHARS: usize = 160;
@@ -31,7 +32,7 @@ impl IvantiError {
         // type means this is not Ivanti's error body.
         let text = |s: Scalar| match s {
             Scalar::Null => Ok(None),
-            Scalar::Text(t) => Ok(Some(t)),
+            Scalar::Text(t) => Ok(Some(t.into_owned())),
             _ => Err(()),
         };
         let (Ok(code), Ok(description)) = (text(doc.code), text(doc.description)) else {
@@ -40,7 +41,7 @@ impl IvantiError {
         IvantiError {
             code,
             description,
-            messages: doc.message.0,
+            messages: doc.message.0.into_iter().map(Cow::into_owned).collect(),
         }
     }
 

@@ -36,8 +36,8 @@ impl<T: Transport, C: Clock> Client<T, C> {
                 ("$select", format!("{SYNC_SELECT},Symptom")),
             ])
         );
-        let (records, body) = match self.fetch(action, &path)? {
-            Fetched::Rows(records, body) => (records, body),
+        let resp = match self.fetch(action, &path)? {
+            Fetched::Page(resp) => resp,
             Fetched::TooLong => {
                 return Err(Error::Rejected(Rejection {
                     status: 414,
@@ -46,13 +46,14 @@ impl<T: Transport, C: Clock> Client<T, C> {
                 }))
             }
         };
+        let records = Self::rows(action, &resp)?;
         let found = records.iter().find(|r| {
             r.symptom
                 .as_str()
                 .is_some_and(|s| s.trim_end().ends_with(marker))
         });
         found
-            .map(|r| self.task_from_record(action, r, &body))
+            .map(|r| self.task_from_record(action, r, &resp.body))
             .transpose()
     }
 
