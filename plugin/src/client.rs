@@ -1,6 +1,6 @@
 //! The Ivanti client: one session per configuration (log in once, again
 //! once on a 401), 429/5xx retries that honour Retry-After, creates that
-//! are never blindly re-posted, and batched sync.
+//! are never blindly re-posted (`recovery`), and batched sync.
 
 use crate::auth;
 use crate::clock::Clock;
