@@ -195,7 +195,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Messages<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let json = raw(d)?;
         let items: Vec<Scalar> = match json.as_bytes()[0] {
-            b'"' => vec![inner(json)?],
+            b'"' => return Ok(Messages(vec![text(json)?])),
             b'[' => inner(json)?,
             _ => Vec::new(),
         };
