@@ -80,14 +80,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
             b'n' => Scalar::Null,
             b't' => Scalar::Bool(true),
             b'f' => Scalar::Bool(false),
-            _ => {
-                let n = inner::<serde_json::Number, D::Error>(json)?;
-                match (n.as_u64(), n.as_i64()) {
-                    (Some(u), _) => Scalar::Unsigned(u),
-                    (_, Some(i)) => Scalar::Signed(i),
-                    _ => Scalar::Float(n.as_f64().unwrap_or(f64::NAN)),
-                }
-            }
+            // A valid JSON number (serde_json checked it), read as
+            // serde_json reads one: whole numbers where they fit (`-0` is
+            // a float), else a float.
+            _ => match (json.parse::<u64>(), json.parse::<i64>()) {
+                (Ok(u), _) => Scalar::Unsigned(u),
+                (_, Ok(i)) if i < 0 => Scalar::Signed(i),
+                _ => Scalar::Float(inner::<f64, D::Error>(json)?),
+            },
         })
     }
 }
@@ -244,6 +244,41 @@ mod tests {
         assert_eq!(rows[0].status.as_str(), Some("Active"));
         assert!(rows[0].owner.is_null());
         assert!(rows[0].symptom.is_null());
+    }
+
+    #[test]
+    fn members_of_every_type_are_read_as_serde_json_reads_them() {
+        for n in [
+            "7",
+            "-7",
+            "-0",
+            "0",
+            "2.5e1",
+            "99999999999999999999",
+            "-1e-3",
+        ] {
+            let theirs: serde_json::Number = serde_json::from_str(n).unwrap();
+            let read_as = match (theirs.as_u64(), theirs.as_i64()) {
+                (Some(u), _) => Scalar::Unsigned(u),
+                (_, Some(i)) => Scalar::Signed(i),
+                _ => Scalar::Float(theirs.as_f64().unwrap()),
+            };
+            let body = format!(r#"{{"Status":{n}}}"#);
+            assert_eq!(
+                read::<Record>(body.as_bytes()).unwrap().status,
+                read_as,
+                "{n}"
+            );
+        }
+        assert!(read::<Record>(br#"{"Status":1e999}"#).is_err());
+        let r: Record =
+            read(br#"{"Status":"a\u00e9","Owner":"b","RecId":true,"Symptom":{}}"#).unwrap();
+        assert_eq!(r.status.as_str(), Some("a\u{e9}"));
+        assert!(matches!(r.owner, Scalar::Text(Cow::Borrowed("b"))));
+        assert_eq!(
+            (r.rec_id, r.symptom),
+            (Scalar::Bool(true), Scalar::Compound)
+        );
     }
 
     #[test]
