@@ -1,22 +1,23 @@
 //! The Ivanti client: one session per configuration (log in once, again
 //! once on a 401), 429/5xx retries that honour Retry-After, creates that
-//! are never blindly re-posted, and batched sync.
+//! are never blindly re-posted (`recovery`), and batched sync.
 
 use crate::auth;
 use crate::clock::Clock;
-use crate::config::{Config, Credentials};
+use crate::config::{Config, Credentials, AUTH};
 use crate::errors::{
-    self, bad_response, classify, invalid_input, is_record_not_found, is_too_long, Action,
+    self, bad_response, classify, invalid_config, invalid_input, is_record_not_found, is_too_long,
+    Action, IvantiError,
 };
 use crate::mapping::{create_payload, marker, update_payload};
-use crate::odata::{batches, encode, numbers_filter, query, quote};
+use crate::odata::{batches, encode, numbers_filter};
 use crate::retry::Retry;
 use crate::status::task_state;
 use crate::task_id::{incident_number, is_rec_id, parse_task_id, task_id};
 use crate::transport::{Method, Request, Response, Transport, TransportError};
 use crate::typing::{Schema, UNTYPED};
 use crate::wire::{self, Page, Record, Rows, Scalar};
-use crate::wit::{Error, FieldValue, Task, TaskState, Warning};
+use crate::wit::{Error, FieldValue, Rejection, Task, TaskState, Warning};
 
 /// Longest a create may take with its lookups and re-posts: under the
 /// host's default call deadline (600 s), so a give-up is the plugin's own,
@@ -48,9 +49,10 @@ impl From<Error> for CallError {
     }
 }
 
-/// A page of records, or the tenant's refusal of the query for its length.
+/// A page of records (its rows read by `Client::rows`), or the tenant's
+/// refusal of the query for its length.
 enum Fetched {
-    Rows(Vec<Record>, Vec<u8>),
+    Page(Response),
     TooLong,
 }
 
@@ -175,12 +177,23 @@ impl<T: Transport, C: Clock> Client<T, C> {
                 200..=299 => {
                     // The answer is (or holds) a session key: never quote it.
                     let header = auth::header_from_login(&resp.body, &self.config.tenant.host)
-                        .map_err(|why| errors::login_unreadable(&why))?;
+                        .map_err(|why| Error::BadResponse(format!(
+                            "Ivanti's answer to {} could not be read ({why}; not quoted, as it may hold a session key): check that the tenant URL points at Ivanti Neurons for ITSM",
+                            action.text()
+                        )))?;
                     crate::redact::session_key(header.trim_start_matches("Bearer "));
                     self.authorization = Some(header.clone());
                     return Ok(header);
                 }
-                400 | 401 => return Err(errors::login_refused(resp.status, &resp.body)),
+                400 | 401 => {
+                    let said = IvantiError::parse(&resp.body)
+                        .text()
+                        .unwrap_or_else(|| "no details given".into());
+                    return Err(Error::Unauthorized(format!(
+                        "Ivanti refused the login ({} {said}): check Username, Password and Ivanti User Role (the role's internal name, Settings > Users and Permissions > Roles), and that the Tenant URL is your tenant's",
+                        resp.status
+                    )));
+                }
                 429 | 500..=599 => match retry.next(resp.retry_after()) {
                     Some(wait) => self.clock.sleep(wait),
                     None => {
@@ -206,10 +219,15 @@ impl<T: Transport, C: Clock> Client<T, C> {
     }
 
     fn unauthorized(&self, action: Action) -> Error {
-        match self.config.credentials {
-            Credentials::ApiKey(_) => errors::api_key_refused(action),
-            Credentials::Basic { .. } => errors::fresh_session_refused(action),
-        }
+        let action = action.text();
+        Error::Unauthorized(match self.config.credentials {
+            Credentials::ApiKey(_) => format!(
+                "Ivanti did not accept the API key to {action} (401): check the key in Settings > Security Controls > API Keys, that it is not revoked, and that it belongs to the plugin's role"
+            ),
+            Credentials::Basic { .. } => format!(
+                "Ivanti rejected a fresh session to {action} (401): check that the user and role are active and allowed to use the REST API"
+            ),
+        })
     }
 
     /// One logical call: authorization, one re-login on a 401, and up to
@@ -285,7 +303,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
                     raw,
                 ))
             }
-            Scalar::Text(s) => s.clone(),
+            Scalar::Text(s) => s.to_string(),
             Scalar::Null => String::new(),
             _ => return Err(bad_response(action, "the record's Status is not text", raw)),
         };
@@ -309,9 +327,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
         })
     }
 
-    /// GETs a page of records. Live tenants say "no rows" in several ways
-    /// (ivanti-live-notes, Reading collections): a 204, an empty 200 body,
-    /// or `{"value":"No instances found."}`.
+    /// GETs a page of records.
     fn fetch(&mut self, action: Action, path: &str) -> Result<Fetched, Error> {
         let resp = self
             .call(action, Method::Get, path, None, true)
@@ -327,12 +343,19 @@ impl<T: Transport, C: Clock> Client<T, C> {
                 resp.retry_after(),
             ));
         }
+        Ok(Fetched::Page(resp))
+    }
+
+    /// The records of a fetched page, borrowing its body. Live tenants say
+    /// "no rows" in several ways (ivanti-live-notes, Reading collections):
+    /// a 204, an empty 200 body, or `{"value":"No instances found."}`.
+    fn rows(action: Action, resp: &Response) -> Result<Vec<Record<'_>>, Error> {
         if resp.status == 204 || resp.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Fetched::Rows(Vec::new(), resp.body));
+            return Ok(Vec::new());
         }
-        match Self::read::<Page>(action, &resp)?.value {
-            Rows::Records(records) => Ok(Fetched::Rows(records, resp.body)),
-            Rows::Text(t) if t.trim() == NO_INSTANCES => Ok(Fetched::Rows(Vec::new(), resp.body)),
+        match Self::read::<Page>(action, resp)?.value {
+            Rows::Records(records) => Ok(records),
+            Rows::Text(t) if t.trim() == NO_INSTANCES => Ok(Vec::new()),
             _ => Err(bad_response(action, "no value array", &resp.body)),
         }
     }
@@ -350,7 +373,14 @@ impl<T: Transport, C: Clock> Client<T, C> {
     pub fn check(&mut self) -> Result<(), Error> {
         match self.check_employee() {
             Err(Error::NotFound(m)) => match self.heat_base() {
-                Some(heat) => Err(errors::serves_under_heat(&self.config.tenant.base, &heat)),
+                Some(heat) => Err(invalid_config(
+                    AUTH,
+                    "tenant_url",
+                    format!(
+                        "Ivanti answered 404 under {} but answers under {heat}: this tenant serves its API under /HEAT; use {heat}",
+                        self.config.tenant.base
+                    ),
+                )),
                 None => Err(Error::NotFound(m)),
             },
             other => other,
@@ -368,11 +398,17 @@ impl<T: Transport, C: Clock> Client<T, C> {
             .map_err(|e| e.error)?;
         match resp.status {
             200..=299 => Self::read::<serde::de::IgnoredAny>(action, &resp).map(|_| ()),
-            400 => Err(errors::employee_not_found(
-                &self.config.employee_rec_id,
-                resp.status,
+            400 => Err(invalid_config(
+                AUTH,
+                "employee_rec_id",
+                format!(
+                    "Ivanti has no employee with Record ID {} (400): copy the RecID from More > Employee (saved search with the RecID column)",
+                    self.config.employee_rec_id
+                ),
             )),
-            403 => Err(errors::employee_forbidden()),
+            403 => Err(Error::Forbidden(
+                "Ivanti answered 403 to the employee lookup: the role lacks View permission on Employee; add the permissions listed in the plugin guide to the role".into(),
+            )),
             status => Err(classify(action, status, &resp.body, resp.retry_after())),
         }
     }
@@ -403,7 +439,13 @@ impl<T: Transport, C: Clock> Client<T, C> {
             .call(action, Method::Get, METADATA, None, true)
             .map_err(|e| e.error)?;
         let mut fields = match resp.status {
-            204 => return Err(errors::no_incident_fields()),
+            204 => {
+                return Err(Error::Rejected(Rejection {
+                    status: 204,
+                    code: None,
+                    message: "Ivanti returned no incident fields (204 No Content): a custom field may have been deleted in Business Objects > Incidents; create the same field again or contact the Ivanti team".into(),
+                }))
+            }
             200..=299 => crate::metadata::parse(&resp.body)
                 .map_err(|why| bad_response(action, &why, &resp.body))?,
             status => return Err(classify(action, status, &resp.body, resp.retry_after())),
@@ -434,54 +476,6 @@ impl<T: Transport, C: Clock> Client<T, C> {
         self.schema.as_ref().unwrap_or(&UNTYPED)
     }
 
-    /// Looks for the incident a lost create may have made, by its marker.
-    fn find_created(
-        &mut self,
-        subject: &str,
-        profile: &str,
-        marker: &str,
-    ) -> Result<Option<Task>, Error> {
-        let action = Action::Lookup;
-        let filter = format!(
-            "Subject eq {} and ProfileLink_RecID eq {}",
-            quote(subject),
-            quote(profile)
-        );
-        let path = format!(
-            "{INCIDENTS}{}",
-            query(&[
-                ("$filter", filter),
-                ("$orderby", "CreatedDateTime desc".into()),
-                ("$top", "25".into()),
-                ("$select", format!("{SYNC_SELECT},Symptom")),
-            ])
-        );
-        let (records, body) = match self.fetch(action, &path)? {
-            Fetched::Rows(records, body) => (records, body),
-            Fetched::TooLong => return Err(errors::lookup_too_long()),
-        };
-        let found = records.iter().find(|r| {
-            r.symptom
-                .as_str()
-                .is_some_and(|s| s.trim_end().ends_with(marker))
-        });
-        found
-            .map(|r| self.task_from_record(action, r, &body))
-            .transpose()
-    }
-
-    /// Waits until a create sent at `sent_ms` can no longer commit: the
-    /// tenant stops any request after its limit (90 s, and a margin), so a
-    /// lookup before then may miss an incident still being made, and a
-    /// re-post would duplicate it.
-    fn settle(&mut self, sent_ms: u64, at_least_secs: u32) {
-        let limit_ms = u64::from(self.config.tenant_limit_secs) * 1000;
-        let elapsed = self.clock.now_ms().saturating_sub(sent_ms);
-        let settle_secs = limit_ms.saturating_sub(elapsed).div_ceil(1000);
-        let wait = settle_secs.max(u64::from(at_least_secs));
-        self.clock.sleep(u32::try_from(wait).unwrap_or(u32::MAX));
-    }
-
     /// Creates an incident, checked before any call.
     pub fn create(&mut self, alert_id: &str, values: &[FieldValue]) -> Result<Task, Error> {
         self.warnings.clear();
@@ -508,97 +502,6 @@ impl<T: Transport, C: Clock> Client<T, C> {
         let subject = body.get("Subject").unwrap_or_default().to_owned();
         let profile = body.get("ProfileLink").unwrap_or_default().to_owned();
         self.post_incident(&body.to_json(), &subject, &profile, &marker(alert_id))
-    }
-
-    /// Posts a new incident. After a timeout or a 5xx it is looked for by
-    /// its marker, once the tenant can no longer be making it, before
-    /// anything is posted again.
-    fn post_incident(
-        &mut self,
-        bytes: &[u8],
-        subject: &str,
-        profile: &str,
-        mark: &str,
-    ) -> Result<Task, Error> {
-        let action = Action::Create;
-        let mut retry = Retry::new(self.config.retry_wait_secs);
-        let started_ms = self.clock.now_ms();
-        loop {
-            let sent_ms = self.clock.now_ms();
-            let (error, asked) =
-                match self.call(action, Method::Post, INCIDENTS, Some(bytes), false) {
-                    Ok(resp) if (200..300).contains(&resp.status) => {
-                        let record = Self::read::<Record>(action, &resp)?;
-                        return self.task_from_record(action, &record, &resp.body);
-                    }
-                    Ok(resp) if resp.status >= 500 => (
-                        classify(action, resp.status, &resp.body, None),
-                        resp.retry_after(),
-                    ),
-                    Ok(resp) => {
-                        return Err(classify(
-                            action,
-                            resp.status,
-                            &resp.body,
-                            resp.retry_after(),
-                        ))
-                    }
-                    Err(CallError { error, lost: true }) => (error, None),
-                    Err(CallError { error, .. }) => return Err(error),
-                };
-            // The create may have been made: without the marker it cannot
-            // be looked for, so it is never posted again.
-            if !self.config.marker {
-                return Err(errors::outcome_unknown(error));
-            }
-            let wait = retry.wait(asked);
-            if !self.round_fits(started_ms, wait) || !retry.take(wait) {
-                return Err(retry.gave_up(error, errors::NO_DUPLICATE_POSTED));
-            }
-            self.settle(sent_ms, wait);
-            if let Some(task) = self.find_created(subject, profile, mark)? {
-                return Ok(task);
-            }
-        }
-    }
-
-    /// Whether another round (settle, lookup, post) after `wait` ends
-    /// within the create budget: past it, the host's call deadline would
-    /// cut the round short.
-    fn round_fits(&mut self, started_ms: u64, wait: u32) -> bool {
-        let round_ms = (u64::from(self.config.tenant_limit_secs.max(wait))
-            + u64::from(self.config.request_timeout_secs)
-            + u64::from(self.config.write_timeout_secs))
-            * 1000;
-        let spent_ms = self.clock.now_ms().saturating_sub(started_ms);
-        spent_ms + round_ms <= CREATE_BUDGET_SECS * 1000
-    }
-
-    /// Looks for the incident an interrupted create of this alert made
-    /// (the caller crashed or lost the answer before recording it).
-    pub fn find_for(
-        &mut self,
-        alert_id: &str,
-        values: &[FieldValue],
-    ) -> Result<Option<Task>, Error> {
-        if !self.config.marker {
-            return Err(errors::lookup_needs_marker());
-        }
-        self.load_schema()?;
-        let prepared = create_payload(
-            values,
-            &self.config.employee_rec_id,
-            alert_id,
-            true,
-            self.schema(),
-        )?;
-        let subject = prepared.body.get("Subject").unwrap_or_default().to_owned();
-        let profile = prepared
-            .body
-            .get("ProfileLink")
-            .unwrap_or_default()
-            .to_owned();
-        self.find_created(&subject, &profile, &marker(alert_id))
     }
 
     /// Adds the dedup fields (a note) to an incident.
@@ -665,8 +568,8 @@ impl<T: Transport, C: Clock> Client<T, C> {
                 batch.len(),
                 encode(SYNC_SELECT)
             );
-            let (records, body) = match self.fetch(action, &path)? {
-                Fetched::Rows(records, body) => (records, body),
+            let resp = match self.fetch(action, &path)? {
+                Fetched::Page(resp) => resp,
                 Fetched::TooLong if batch.len() > 1 => {
                     // Every query still to send is cut to the new size.
                     self.sync_batch = batch.len().div_ceil(2) as u32;
@@ -676,10 +579,16 @@ impl<T: Transport, C: Clock> Client<T, C> {
                     todo.reverse();
                     continue;
                 }
-                Fetched::TooLong => return Err(errors::sync_too_long()),
+                Fetched::TooLong => {
+                    return Err(Error::Rejected(Rejection {
+                        status: 414,
+                        code: None,
+                        message: "Ivanti's web server refused even a one-incident sync query for its length: raise the query-string limit (IIS request filtering, maxQueryString) or check a proxy in front of the tenant".into(),
+                    }))
+                }
             };
-            for r in &records {
-                let task = self.task_from_record(action, r, &body)?;
+            for r in &Self::rows(action, &resp)? {
+                let task = self.task_from_record(action, r, &resp.body)?;
                 if let Ok((n, rec_id)) = parse_task_id(&task.id) {
                     if let Ok(slot) = unique.binary_search(&n) {
                         found[slot] = Some((rec_id, task));
@@ -707,5 +616,6 @@ impl<T: Transport, C: Clock> Client<T, C> {
     }
 }
 
+mod recovery;
 #[cfg(test)]
 mod tests;

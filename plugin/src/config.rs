@@ -105,29 +105,24 @@ fn required<'a>(
 /// Trims the URL, drops trailing slashes, and insists on http(s) with a host.
 pub fn parse_tenant_url(raw: &str) -> Result<TenantUrl, String> {
     let trimmed = raw.trim();
-    let lower = trimmed.to_ascii_lowercase();
-    let rest_at = if lower.starts_with("https://") {
-        8
-    } else if lower.starts_with("http://") {
-        7
-    } else {
+    let Some(url) = crate::url::split(trimmed) else {
         return Err(format!(
             "Ivanti Tenant URL must start with https:// (got '{}'); enter it as https://<your tenant>",
             crate::errors::excerpt(trimmed.as_bytes())
         ));
     };
-    let rest = trimmed[rest_at..].trim_end_matches('/');
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if rest[authority.len()..].contains(['?', '#']) {
+    let path = url.rest.trim_end_matches('/');
+    if path.contains(['?', '#']) {
         return Err("Ivanti Tenant URL must not carry a query or fragment: enter only https://<your tenant>".into());
     }
-    if authority.contains('@') {
+    if url.authority.contains('@') {
         return Err(
             "Ivanti Tenant URL must not carry credentials: put them in the authentication fields"
                 .into(),
         );
     }
-    let (host, port) = split_host_port(authority)?;
+    let (host, port) =
+        crate::url::host_port(url.authority).map_err(|why| format!("Ivanti Tenant URL {why}"))?;
     if host.is_empty() {
         return Err("Ivanti Tenant URL has no host name: enter it as https://<your tenant>".into());
     }
@@ -152,30 +147,9 @@ pub fn parse_tenant_url(raw: &str) -> Result<TenantUrl, String> {
             return Err(format!("Ivanti Tenant URL has an invalid port '{port}'"));
         }
     }
-    let scheme = &lower[..rest_at];
     Ok(TenantUrl {
-        base: format!("{scheme}{}", &rest),
+        base: format!("{}{}{path}", url.scheme, url.authority),
         host: host.to_ascii_lowercase(),
-    })
-}
-
-fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), String> {
-    if authority.starts_with('[') {
-        return match authority.find(']') {
-            Some(end) => {
-                let after = &authority[end + 1..];
-                let port = after.strip_prefix(':');
-                if !after.is_empty() && port.is_none() {
-                    return Err("Ivanti Tenant URL has text after its IPv6 address".into());
-                }
-                Ok((&authority[..=end], port))
-            }
-            None => Err("Ivanti Tenant URL has an unclosed IPv6 address".into()),
-        };
-    }
-    Ok(match authority.rsplit_once(':') {
-        Some((h, p)) => (h, Some(p)),
-        None => (authority, None),
     })
 }
 
@@ -504,6 +478,16 @@ pub(crate) mod tests {
             assert_eq!((step.as_str(), field.as_str()), (PARAMS, missing));
             assert!(msg.contains("required"), "{msg}");
         }
+    }
+
+    #[test]
+    fn optional_fields_and_the_api_key_name_their_field_too() {
+        let ok_auth = [
+            ("tenant_url", "https://t.example.com"),
+            ("authentication_method", BASIC_AUTH),
+            ("employee_rec_id", REC),
+        ];
+        let ok_params = [("username", "u"), ("password", "p"), ("user_role", "r")];
         let api = [
             ("tenant_url", "https://t"),
             ("authentication_method", API_KEY_AUTH),

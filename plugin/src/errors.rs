@@ -6,6 +6,7 @@ use crate::text::{contains_ignore_ascii_case, join};
 use crate::transport::TransportError;
 use crate::wire::Scalar;
 use crate::wit::{Error, FieldProblem, RateLimit, Rejection};
+use std::borrow::Cow;
 
 /// Longest excerpt of a tenant answer quoted in an error.
 const EXCERPT_CHARS: usize = 160;
@@ -31,7 +32,7 @@ impl IvantiError {
         // type means this is not Ivanti's error body.
         let text = |s: Scalar| match s {
             Scalar::Null => Ok(None),
-            Scalar::Text(t) => Ok(Some(t)),
+            Scalar::Text(t) => Ok(Some(t.into_owned())),
             _ => Err(()),
         };
         let (Ok(code), Ok(description)) = (text(doc.code), text(doc.description)) else {
@@ -40,7 +41,7 @@ impl IvantiError {
         IvantiError {
             code,
             description,
-            messages: doc.message.0,
+            messages: doc.message.0.into_iter().map(Cow::into_owned).collect(),
         }
     }
 
@@ -262,134 +263,6 @@ pub fn transport(action: Action, e: TransportError) -> Error {
         TransportError::NotSent(why) => Error::Transport(format!("could not reach Ivanti to {action}: {why}; check the tenant URL and the network path (proxy, firewall)")),
         TransportError::Lost(why) => Error::Transport(format!("no answer from Ivanti to {action}: {why}; Ivanti or the network may be slow, try again later")),
     }
-}
-
-/// A login answer that is not a token. The answer is (or holds) a
-/// session key, so it is never quoted.
-pub fn login_unreadable(why: &str) -> Error {
-    Error::BadResponse(format!(
-        "Ivanti's answer to {} could not be read ({why}; not quoted, as it may hold a session key): check that the tenant URL points at Ivanti Neurons for ITSM",
-        Action::Login.text()
-    ))
-}
-
-/// A login refused with a 400 or a 401.
-pub fn login_refused(status: u16, body: &[u8]) -> Error {
-    let said = IvantiError::parse(body)
-        .text()
-        .unwrap_or_else(|| "no details given".into());
-    Error::Unauthorized(format!(
-        "Ivanti refused the login ({status} {said}): check Username, Password and Ivanti User Role (the role's internal name, Settings > Users and Permissions > Roles), and that the Tenant URL is your tenant's"
-    ))
-}
-
-/// A 401 to a call made with the API key.
-pub fn api_key_refused(action: Action) -> Error {
-    Error::Unauthorized(format!(
-        "Ivanti did not accept the API key to {} (401): check the key in Settings > Security Controls > API Keys, that it is not revoked, and that it belongs to the plugin's role",
-        action.text()
-    ))
-}
-
-/// A 401 to a call made with a session just logged in again.
-pub fn fresh_session_refused(action: Action) -> Error {
-    Error::Unauthorized(format!(
-        "Ivanti rejected a fresh session to {} (401): check that the user and role are active and allowed to use the REST API",
-        action.text()
-    ))
-}
-
-/// A 404 under the tenant URL, which answers under `heat` (`<base>/HEAT`).
-pub fn serves_under_heat(base: &str, heat: &str) -> Error {
-    invalid_config(
-        crate::config::AUTH,
-        "tenant_url",
-        format!(
-            "Ivanti answered 404 under {base} but answers under {heat}: this tenant serves its API under /HEAT; use {heat}"
-        ),
-    )
-}
-
-/// The employee lookup refused (400): no such Record ID.
-pub fn employee_not_found(rec_id: &str, status: u16) -> Error {
-    invalid_config(
-        crate::config::AUTH,
-        "employee_rec_id",
-        format!(
-            "Ivanti has no employee with Record ID {rec_id} ({status}): copy the RecID from More > Employee (saved search with the RecID column)"
-        ),
-    )
-}
-
-/// The employee lookup forbidden (403).
-pub fn employee_forbidden() -> Error {
-    Error::Forbidden(
-        "Ivanti answered 403 to the employee lookup: the role lacks View permission on Employee; add the permissions listed in the plugin guide to the role".into(),
-    )
-}
-
-/// `$metadata` answered 204: the guide's sign of a deleted custom field.
-pub fn no_incident_fields() -> Error {
-    Error::Rejected(Rejection {
-        status: 204,
-        code: None,
-        message: "Ivanti returned no incident fields (204 No Content): a custom field may have been deleted in Business Objects > Incidents; create the same field again or contact the Ivanti team".into(),
-    })
-}
-
-/// The lookup of a lost create refused for its length (the Subject).
-pub fn lookup_too_long() -> Error {
-    Error::Rejected(Rejection {
-        status: 414,
-        code: None,
-        message: "Ivanti refused the lookup of a create that got no answer because its query (the Subject) is too long for the tenant's web server; shorten the Subject mapping, and check Ivanti for the incident before running again".into(),
-    })
-}
-
-/// A sync query of a single incident still refused for its length.
-pub fn sync_too_long() -> Error {
-    Error::Rejected(Rejection {
-        status: 414,
-        code: None,
-        message: "Ivanti's web server refused even a one-incident sync query for its length: raise the query-string limit (IIS request filtering, maxQueryString) or check a proxy in front of the tenant".into(),
-    })
-}
-
-/// A refusal that outlasted the retries; `note` adds what the caller made
-/// sure of. Other errors say enough as they are.
-pub fn gave_up(error: Error, retries: u32, note: &str) -> Error {
-    match error {
-        Error::Rejected(mut r) => {
-            r.message
-                .push_str(&format!(" (gave up after {retries} retries{note})"));
-            Error::Rejected(r)
-        }
-        other => other,
-    }
-}
-
-/// What a create that gave up made sure of.
-pub const NO_DUPLICATE_POSTED: &str = "; no duplicate was posted";
-
-/// A create that may or may not have been made, and cannot be looked for.
-pub fn outcome_unknown(error: Error) -> Error {
-    let why = match error {
-        Error::Transport(m) => m,
-        Error::Rejected(r) => r.message,
-        other => format!("{other:?}"),
-    };
-    Error::Transport(format!(
-        "{why}. Ivanti may still have created the incident, and with the create reference line off (create_marker) it cannot be looked for: check Ivanti for it before running this alert again"
-    ))
-}
-
-/// An interrupted create asked for with the create reference line off.
-pub fn lookup_needs_marker() -> Error {
-    invalid_config(
-        crate::config::AUTH,
-        "create_marker",
-        "an interrupted create cannot be looked for with the create reference line off: check Ivanti for the alert's incident before creating it again, or turn create_marker on",
-    )
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ pub mod task_id;
 pub mod text;
 pub mod transport;
 pub mod typing;
+pub mod url;
 pub mod wire;
 
 #[cfg(target_arch = "wasm32")]

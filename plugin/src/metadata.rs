@@ -80,6 +80,101 @@ fn label(name: &str) -> String {
     out
 }
 
+/// What the reading has found so far, and where it is.
+#[derive(Default)]
+struct Reading {
+    depth: usize,
+    /// The depth of the EDM Schema element being read, if any.
+    edm_schema: Option<usize>,
+    /// The depth of the incident's EntityType while inside it.
+    incident_depth: Option<usize>,
+    seen_incident: bool,
+    keys: Vec<String>,
+    /// Name, type and MaxLength of each Property, in document order.
+    props: Vec<(String, String, Option<u32>)>,
+}
+
+impl Reading {
+    /// A start tag, or an empty element's tag.
+    fn open(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<(), String> {
+        let local = e.local_name();
+        let unprefixed = e.name().prefix().is_none();
+        if local.as_ref() == b"Schema" && unprefixed && self.edm_schema.is_none() && !empty {
+            if default_ns(e)?.as_deref() == Some(EDM_NS) {
+                self.edm_schema = Some(self.depth);
+            }
+        } else if self.edm_schema.is_some() && unprefixed {
+            match local.as_ref() {
+                b"EntityType"
+                    if self.incident_depth.is_none()
+                        && attr(e, b"Name")?.as_deref() == Some("incident")
+                        && !empty =>
+                {
+                    self.incident_depth = Some(self.depth);
+                    self.seen_incident = true;
+                }
+                b"PropertyRef" if self.incident_depth.is_some() => {
+                    if let Some(n) = attr(e, b"Name")? {
+                        self.keys.push(n);
+                    }
+                }
+                b"Property" if self.incident_depth.is_some() => {
+                    let name = attr(e, b"Name")?.ok_or("a Property has no Name")?;
+                    let ty = attr(e, b"Type")?.unwrap_or_else(|| "Edm.String".into());
+                    let max = attr(e, b"MaxLength")?.and_then(|m| m.parse::<u32>().ok());
+                    self.props.push((name, ty, max));
+                }
+                _ => {}
+            }
+        }
+        if self.keys.len() + self.props.len() > MAX_PROPERTIES {
+            return Err(format!(
+                "the incident has more than {MAX_PROPERTIES} properties"
+            ));
+        }
+        if !empty {
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(format!("nested deeper than {MAX_DEPTH} elements"));
+            }
+        }
+        Ok(())
+    }
+
+    /// An end tag (names unchecked: Ivanti's samples have stray ones).
+    fn close(&mut self, local: &[u8]) {
+        self.depth = self.depth.saturating_sub(1);
+        if local == b"EntityType" && self.incident_depth.is_some_and(|d| d >= self.depth) {
+            self.incident_depth = None;
+        }
+        if local == b"Schema" && self.edm_schema.is_some_and(|d| d >= self.depth) {
+            self.edm_schema = None;
+        }
+    }
+
+    /// The incident's mapping fields: neither its key nor `*_Valid` twins.
+    fn fields(self) -> Vec<MappingField> {
+        // A plain scan: only `*_Valid` names look anything up, and a set
+        // (hashing or sorting) would cost the component more than it saves.
+        let is_property = |name: &str| self.props.iter().any(|(n, _, _)| n == name);
+        self.props
+            .iter()
+            .filter(|(name, _, _)| !self.keys.contains(name))
+            .filter(|(name, _, _)| {
+                // `X_Valid` is the id twin of validated field `X`: not mappable.
+                !name.strip_suffix("_Valid").is_some_and(is_property)
+            })
+            .map(|(name, ty, max)| MappingField {
+                name: name.clone(),
+                label: label(name),
+                value_type: ty.clone(),
+                max_length: *max,
+                updatable: !NOT_UPDATABLE.contains(&name.as_str()),
+            })
+            .collect()
+    }
+}
+
 /// Parses the EDMX and returns the incident's mapping fields in document order.
 pub fn parse(xml: &[u8]) -> Result<Vec<MappingField>, String> {
     // Ivanti writes UTF-8 (and quick-xml reads only that); other bytes,
@@ -102,102 +197,25 @@ pub fn parse(xml: &[u8]) -> Result<Vec<MappingField>, String> {
     // only the incident's Property elements matter, so be lenient.
     reader.config_mut().check_end_names = false;
     reader.config_mut().trim_text(true);
-    let mut depth = 0usize;
-    let mut incident_depth: Option<usize> = None;
-    let mut seen_incident = false;
-    let mut keys: Vec<String> = Vec::new();
-    let mut props: Vec<(String, String, Option<u32>)> = Vec::new();
-    let mut edm_schema: Option<usize> = None;
+    let mut reading = Reading::default();
     loop {
-        let event = match reader.read_event() {
-            Ok(event) => event,
+        match reader.read_event() {
+            Ok(Event::Start(ref e)) => reading.open(e, false)?,
+            Ok(Event::Empty(ref e)) => reading.open(e, true)?,
+            Ok(Event::End(ref e)) => reading.close(e.local_name().as_ref()),
+            Ok(Event::DocType(_)) => return Err("a DOCTYPE is not allowed in $metadata".into()),
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
             // A stray closing tag after the incident was read (as in the
             // guide's own sample) does not make its fields less valid.
-            Err(_) if seen_incident && incident_depth.is_none() => break,
+            Err(_) if reading.seen_incident && reading.incident_depth.is_none() => break,
             Err(e) => return Err(format!("not well-formed XML: {e}")),
-        };
-        match event {
-            Event::Start(ref e) | Event::Empty(ref e) => {
-                let empty = matches!(event, Event::Empty(_));
-                let local = e.local_name();
-                let unprefixed = e.name().prefix().is_none();
-                if local.as_ref() == b"Schema" && unprefixed && edm_schema.is_none() && !empty {
-                    if default_ns(e)?.as_deref() == Some(EDM_NS) {
-                        edm_schema = Some(depth);
-                    }
-                } else if edm_schema.is_some() && unprefixed {
-                    match local.as_ref() {
-                        b"EntityType"
-                            if incident_depth.is_none()
-                                && attr(e, b"Name")?.as_deref() == Some("incident")
-                                && !empty =>
-                        {
-                            incident_depth = Some(depth);
-                            seen_incident = true;
-                        }
-                        b"PropertyRef" if incident_depth.is_some() => {
-                            if let Some(n) = attr(e, b"Name")? {
-                                keys.push(n);
-                            }
-                        }
-                        b"Property" if incident_depth.is_some() => {
-                            let name = attr(e, b"Name")?.ok_or("a Property has no Name")?;
-                            let ty = attr(e, b"Type")?.unwrap_or_else(|| "Edm.String".into());
-                            let max = attr(e, b"MaxLength")?.and_then(|m| m.parse::<u32>().ok());
-                            props.push((name, ty, max));
-                        }
-                        _ => {}
-                    }
-                }
-                if keys.len() + props.len() > MAX_PROPERTIES {
-                    return Err(format!(
-                        "the incident has more than {MAX_PROPERTIES} properties"
-                    ));
-                }
-                if !empty {
-                    depth += 1;
-                    if depth > MAX_DEPTH {
-                        return Err(format!("nested deeper than {MAX_DEPTH} elements"));
-                    }
-                }
-            }
-            Event::End(ref e) => {
-                depth = depth.saturating_sub(1);
-                if e.local_name().as_ref() == b"EntityType"
-                    && incident_depth.is_some_and(|d| d >= depth)
-                {
-                    incident_depth = None;
-                }
-                if e.local_name().as_ref() == b"Schema" && edm_schema.is_some_and(|d| d >= depth) {
-                    edm_schema = None;
-                }
-            }
-            Event::DocType(_) => return Err("a DOCTYPE is not allowed in $metadata".into()),
-            Event::Eof => break,
-            _ => {}
         }
     }
-    if !seen_incident {
+    if !reading.seen_incident {
         return Err("it has no EntityType named incident".into());
     }
-    // A plain scan: only `*_Valid` names look anything up, and a set
-    // (hashing or sorting) would cost the component more than it saves.
-    let is_property = |name: &str| props.iter().any(|(n, _, _)| n == name);
-    Ok(props
-        .iter()
-        .filter(|(name, _, _)| !keys.contains(name))
-        .filter(|(name, _, _)| {
-            // `X_Valid` is the id twin of validated field `X`: not mappable.
-            !name.strip_suffix("_Valid").is_some_and(is_property)
-        })
-        .map(|(name, ty, max)| MappingField {
-            name: name.clone(),
-            label: label(name),
-            value_type: ty.clone(),
-            max_length: *max,
-            updatable: !NOT_UPDATABLE.contains(&name.as_str()),
-        })
-        .collect())
+    Ok(reading.fields())
 }
 
 #[cfg(test)]

@@ -49,8 +49,16 @@ impl Retry {
 
     /// The last attempt's error, saying how many retries were made;
     /// `note` adds what the caller made sure of.
+    /// Other errors say enough as they are.
     pub fn gave_up(&self, error: Error, note: &str) -> Error {
-        crate::errors::gave_up(error, self.made, note)
+        match error {
+            Error::Rejected(mut r) => {
+                r.message
+                    .push_str(&format!(" (gave up after {} retries{note})", self.made));
+                Error::Rejected(r)
+            }
+            other => other,
+        }
     }
 }
 

@@ -22,21 +22,6 @@ const CONNECT_TIMEOUT_SECS: u64 = 10;
 
 pub struct WasiHttp;
 
-fn split_url(url: &str) -> Option<(Scheme, &str, &str)> {
-    let (scheme, rest) = if let Some(r) = url.strip_prefix("https://") {
-        (Scheme::Https, r)
-    } else {
-        (Scheme::Http, url.strip_prefix("http://")?)
-    };
-    let slash = rest.find('/').unwrap_or(rest.len());
-    let path = if slash == rest.len() {
-        "/"
-    } else {
-        &rest[slash..]
-    };
-    Some((scheme, &rest[..slash], path))
-}
-
 /// Whether the request certainly never reached the tenant.
 fn not_sent(code: &ErrorCode) -> bool {
     matches!(
@@ -149,14 +134,18 @@ impl WasiHttp {
             Method::Post => WasiMethod::Post,
             Method::Patch => WasiMethod::Patch,
         };
-        let (scheme, authority, path) =
-            split_url(&request.url).ok_or_else(|| invalid("not an http(s) URL"))?;
+        let url = crate::url::split(&request.url).ok_or_else(|| invalid("not an http(s) URL"))?;
+        let scheme = if url.https() {
+            Scheme::Https
+        } else {
+            Scheme::Http
+        };
         out.set_method(&method).map_err(|_| invalid("method"))?;
         out.set_scheme(Some(&scheme))
             .map_err(|_| invalid("scheme"))?;
-        out.set_authority(Some(authority))
+        out.set_authority(Some(url.authority))
             .map_err(|_| invalid("authority"))?;
-        out.set_path_with_query(Some(path))
+        out.set_path_with_query(Some(url.path_with_query()))
             .map_err(|_| invalid("path"))?;
         Ok(out)
     }
