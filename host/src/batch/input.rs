@@ -7,9 +7,9 @@
 //! silently, and a rerun over the same file adds nothing.
 
 use crate::limits::{size, ALERT_LINE_MAX};
-use crate::report::input;
-use crate::task_db::TaskDb;
+use crate::task_store::TaskDb;
 use anyhow::{Context, Result};
+use cto_runtime::input;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::io::Write;
