@@ -100,11 +100,7 @@ fn options() -> RuntimeOptions {
 }
 
 async fn create_n(s: &mut PluginSession, from: usize, n: usize) -> Result<Vec<Task>> {
-    let defaults = s
-        .instance
-        .defaults()
-        .await
-        .map_err(|f| anyhow::anyhow!("{f}"))?;
+    let defaults = s.defaults().await.map_err(|f| anyhow::anyhow!("{f}"))?;
     let mut out = Vec::with_capacity(n);
     for i in from..from + n {
         let a = cto_host::alert::from_value("bench", alert_json(i))?;

@@ -31,7 +31,7 @@ fn assert_one_incident_each(b: &Bench, ids: &[String]) {
 // ---- item 1: two runs on one store ------------------------------------------
 
 #[test]
-fn item_01_a_second_run_on_the_same_store_is_refused_and_a_killed_runs_lock_does_not_block() {
+fn a_second_run_on_the_same_store_is_refused_and_a_killed_runs_lock_does_not_block() {
     let b = Bench::new();
     let ids: Vec<String> = (0..10).map(|i| format!("l{i}")).collect();
     let follow = b.path("follow.jsonl");
@@ -76,7 +76,7 @@ fn item_01_a_second_run_on_the_same_store_is_refused_and_a_killed_runs_lock_does
 // ---- item 2: one alert id, different content -------------------------------
 
 #[test]
-fn item_02_one_alert_id_with_different_content_gets_one_incident() {
+fn one_alert_id_with_different_content_gets_one_incident() {
     let b = Bench::new();
     b.sim.set_faults(ivanti_sim::Faults {
         latency_ms: 30,
@@ -124,7 +124,7 @@ fn item_02_one_alert_id_with_different_content_gets_one_incident() {
 // ---- item 4: unknown dedup or select fields ---------------------------------
 
 #[test]
-fn item_04_unknown_dedup_or_select_fields_exit_2_naming_the_valid_ones() {
+fn unknown_dedup_or_select_fields_exit_2_naming_the_valid_ones() {
     let b = Bench::new();
     let alerts = b.file("a.jsonl", &lines((0..3).map(|i| format!("f{i}"))));
     for (args, expect) in [
@@ -173,7 +173,7 @@ fn echoing_tenant(password: &str) -> ivanti_sim::Sim {
 }
 
 #[test]
-fn item_05_a_tenant_echoing_the_password_never_gets_it_into_logs_store_rejected_file_or_summary() {
+fn a_tenant_echoing_the_password_never_gets_it_into_logs_store_rejected_file_or_summary() {
     // The password's every letter is distinctive: no other output has "hunter".
     const PASSWORD: &str = "hunter two@x!";
     let sim = echoing_tenant(PASSWORD);
@@ -254,7 +254,7 @@ fn item_05_a_tenant_echoing_the_password_never_gets_it_into_logs_store_rejected_
 }
 
 #[test]
-fn item_06_a_secret_file_with_an_inner_line_break_is_refused_naming_the_field() {
+fn a_secret_file_with_an_inner_line_break_is_refused_naming_the_field() {
     let b = Bench::new();
     let pw = b.file("pw", "Netskope#\n2024\n");
     let mut doc = basic(&b.sim, json!({}));
@@ -279,7 +279,7 @@ fn item_06_a_secret_file_with_an_inner_line_break_is_refused_naming_the_field() 
 // ---- item 7: bounded input --------------------------------------------------
 
 #[test]
-fn item_07_every_input_file_has_a_cap_and_a_long_alert_line_is_rejected() {
+fn every_input_file_has_a_cap_and_a_long_alert_line_is_rejected() {
     let b = Bench::new();
     let zero = "/dev/zero";
     let alert = b.file("alert.json", &alert_line("z", "Rule", "u"));
@@ -371,7 +371,7 @@ fn item_07_every_input_file_has_a_cap_and_a_long_alert_line_is_rejected() {
 // ---- item 8: the rejected file is one of the run's own files ----------------
 
 #[test]
-fn item_08_a_rejected_file_that_is_the_alerts_file_or_the_store_is_refused() {
+fn a_rejected_file_that_is_the_alerts_file_or_the_store_is_refused() {
     let b = Bench::new();
     let alerts = b.file(
         "a.jsonl",
@@ -400,7 +400,7 @@ fn item_08_a_rejected_file_that_is_the_alerts_file_or_the_store_is_refused() {
 // ---- items 9 and 10: bad bytes, and each rejected line once ------------------
 
 #[test]
-fn item_09_an_invalid_utf8_line_is_rejected_shown_safely_and_the_run_goes_on() {
+fn an_invalid_utf8_line_is_rejected_shown_safely_and_the_run_goes_on() {
     let b = Bench::new();
     let mut bytes = b"\xEF\xBB\xBF".to_vec();
     bytes.extend(alert_line("u1", "R1", "u").as_bytes());
@@ -429,7 +429,7 @@ fn item_09_an_invalid_utf8_line_is_rejected_shown_safely_and_the_run_goes_on() {
 }
 
 #[test]
-fn item_10_the_rejected_file_records_each_bad_line_once_per_store() {
+fn the_rejected_file_records_each_bad_line_once_per_store() {
     let b = Bench::new();
     let mut body = String::new();
     for i in 0..5 {
@@ -511,7 +511,7 @@ fn assert_drained_and_resumable(b: &Bench, o: &Outcome, ids: &[String]) {
 }
 
 #[test]
-fn item_11_sigterm_drains_like_ctrl_c() {
+fn sigterm_drains_like_ctrl_c() {
     let b = Bench::new();
     let ids: Vec<String> = (0..40).map(|i| format!("t{i}")).collect();
     let o = stopped_by(&b, "TERM", &ids);
@@ -529,7 +529,7 @@ fn item_11_sigterm_drains_like_ctrl_c() {
 }
 
 #[test]
-fn item_12_the_ctrl_c_summary_counts_what_is_left_and_says_interrupted() {
+fn the_ctrl_c_summary_counts_what_is_left_and_says_interrupted() {
     let b = Bench::new();
     let ids: Vec<String> = (0..40).map(|i| format!("c{i}")).collect();
     let o = stopped_by(&b, "INT", &ids);
@@ -539,7 +539,7 @@ fn item_12_the_ctrl_c_summary_counts_what_is_left_and_says_interrupted() {
 // ---- items 13, 14 and 16: what a store is -------------------------------------
 
 #[test]
-fn item_13_sync_of_a_store_that_does_not_exist_is_an_error_and_creates_nothing() {
+fn sync_of_a_store_that_does_not_exist_is_an_error_and_creates_nothing() {
     let b = Bench::new();
     let typo = b.path("typo.db");
     let o = cto(&["sync", "--config", &b.config, "--store", &typo]);
@@ -559,7 +559,7 @@ fn sha(path: &str) -> Vec<u8> {
 }
 
 #[test]
-fn item_14_another_programs_sqlite_file_is_refused_untouched() {
+fn another_programs_sqlite_file_is_refused_untouched() {
     let b = Bench::new();
     let other = b.path("app.db");
     {
@@ -607,7 +607,7 @@ fn privileged(dir: &Path) -> bool {
 }
 
 #[test]
-fn item_16_directories_junk_and_read_only_stores_are_usage_errors() {
+fn directories_junk_and_read_only_stores_are_usage_errors() {
     use std::os::unix::fs::PermissionsExt;
     let b = Bench::new();
     let alerts = b.file("a.jsonl", &lines(["e1".to_string()]));
@@ -678,7 +678,7 @@ fn item_16_directories_junk_and_read_only_stores_are_usage_errors() {
 // ---- item 15: plain http and the tenant URL ----------------------------------
 
 #[test]
-fn item_15_plain_http_is_refused_at_validation_and_loopback_spellings_agree() {
+fn plain_http_is_refused_at_validation_and_loopback_spellings_agree() {
     let b = Bench::new();
     let remote = b.file(
         "remote.json",
@@ -725,7 +725,7 @@ fn item_15_plain_http_is_refused_at_validation_and_loopback_spellings_agree() {
 // ---- item 17: configuration typos --------------------------------------------
 
 #[test]
-fn item_17_unknown_and_repeated_keys_and_control_characters_are_refused() {
+fn unknown_and_repeated_keys_and_control_characters_are_refused() {
     let b = Bench::new();
     let mut typo = basic(&b.sim, json!({"retry_wait_secs": 5}));
     typo["auth"]
