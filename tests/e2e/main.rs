@@ -6,13 +6,17 @@
 
 mod fixtures;
 
+mod bad_input;
 mod batch;
 mod cli;
+mod config_errors;
 mod faults;
-mod hardening;
 mod hostile_tenant;
 mod ivanti;
 mod live;
 mod sandbox;
+mod secrets;
+mod stopping;
+mod stores;
 mod tls;
 mod webhook;

@@ -212,42 +212,43 @@ impl Lines {
             }
             self.number += 1;
             self.skipping = over && !ended;
-            let mut bytes = std::mem::take(&mut self.pending);
-            if std::mem::take(&mut self.at_start) && bytes.starts_with(BOM) {
-                bytes.drain(..BOM.len());
+            if let Some(line) = self.take_line(over) {
+                return Ok(Some((self.number, line)));
             }
-            if over {
-                let why = format!(
-                    "the line runs past the limit of {} for one alert (its first {} are kept here)",
-                    size(ALERT_LINE_MAX as u64),
-                    size(REJECTED_TEXT_MAX as u64)
-                );
-                return Ok(Some((
-                    self.number,
-                    Line::Unusable {
-                        why,
-                        shown: shown(trim(&bytes)),
-                    },
-                )));
-            }
-            let line = trim(&bytes);
-            if line.is_empty() {
-                continue;
-            }
-            return Ok(Some((
-                self.number,
-                match std::str::from_utf8(line) {
-                    Ok(text) => Line::Text(text.to_owned()),
-                    Err(e) => Line::Unusable {
-                        why: format!(
-                            "the line is not UTF-8 text (invalid byte at column {}, shown as \\xNN)",
-                            e.valid_up_to() + 1
-                        ),
-                        shown: shown(line),
-                    },
-                },
-            )));
         }
+    }
+
+    /// The line gathered so far, as the run sees it; `None` when it is blank.
+    fn take_line(&mut self, over: bool) -> Option<Line> {
+        let mut bytes = std::mem::take(&mut self.pending);
+        if std::mem::take(&mut self.at_start) && bytes.starts_with(BOM) {
+            bytes.drain(..BOM.len());
+        }
+        if over {
+            let why = format!(
+                "the line runs past the limit of {} for one alert (its first {} are kept here)",
+                size(ALERT_LINE_MAX as u64),
+                size(REJECTED_TEXT_MAX as u64)
+            );
+            return Some(Line::Unusable {
+                why,
+                shown: shown(trim(&bytes)),
+            });
+        }
+        let line = trim(&bytes);
+        if line.is_empty() {
+            return None;
+        }
+        Some(match std::str::from_utf8(line) {
+            Ok(text) => Line::Text(text.to_owned()),
+            Err(e) => Line::Unusable {
+                why: format!(
+                    "the line is not UTF-8 text (invalid byte at column {}, shown as \\xNN)",
+                    e.valid_up_to() + 1
+                ),
+                shown: shown(line),
+            },
+        })
     }
 }
 
