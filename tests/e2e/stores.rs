@@ -208,7 +208,7 @@ fn directories_junk_and_read_only_stores_are_usage_errors() {
             .status()
             .is_ok_and(|s| s.success());
         if !made {
-            eprintln!("[hardening] running as root on a file system without chattr +i: the read-only store case is not tried");
+            eprintln!("[stores] running as root on a file system without chattr +i: the read-only store case is not tried");
             return;
         }
     } else {
