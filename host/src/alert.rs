@@ -3,9 +3,9 @@
 //! alert (`_id`, `alert_name`, `alert_type`, `app`, `appcategory`, `user`,
 //! `type`, `timestamp`, ...), which becomes its own raw data.
 
-use crate::report::input;
 use anyhow::Result;
 use cto_runtime::bindings::api::Alert;
+use cto_runtime::input;
 use serde_json::{Map, Value};
 
 /// An alert and the JSON it came from (for rendering raw-data placeholders).
@@ -103,7 +103,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cloud_exchange_shape() {
+    fn a_cloud_exchange_alert_reads_its_fields_and_raw_data() {
         let a = parse("a", r#"{"id":"a1","alertName":"DLP rule","alertType":"DLP","app":"Box","appCategory":"Cloud Storage","user":"u@x","type":"alert","timestamp":"2024-04-05T07:06:51Z","rawData":{"severity":"high"}}"#).unwrap();
         assert_eq!(a.alert.alert_type, "DLP");
         assert_eq!(a.alert.timestamp, 1_712_300_811);
@@ -111,7 +111,7 @@ mod tests {
     }
 
     #[test]
-    fn raw_netskope_shape() {
+    fn a_raw_netskope_alert_reads_under_its_own_field_names() {
         let a = parse("a", r#"{"_id":"n1","alert_name":"Malware found","alert_type":"Malware","app":"Drive","appcategory":"Storage","user":"u","type":"nspolicy","timestamp":1712300811,"md5":"x"}"#).unwrap();
         assert_eq!(
             (

@@ -4,9 +4,9 @@
 //! reads an environment variable, `{"file": "path"}` a file (trailing
 //! newline dropped). Secrets are never printed.
 
-use crate::report::input;
 use anyhow::Result;
 use cto_runtime::bindings::api::StepValues;
+use cto_runtime::input;
 use cto_runtime::session::PluginConfig;
 use serde_json::Value;
 use std::path::Path;

@@ -4,8 +4,8 @@
 //! the plugin reach (plain http only to this machine unless allowed).
 //! Each refusal is an input error (exit 2) that says what to write.
 
-use crate::report::input;
 use anyhow::{anyhow, Result};
+use cto_runtime::input;
 use cto_runtime::outbound::Authority;
 use cto_runtime::runtime::Runtime;
 use cto_runtime::session::PluginConfig;

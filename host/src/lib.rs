@@ -12,10 +12,7 @@ pub mod config_check;
 pub mod limits;
 pub mod queue;
 pub mod render;
-pub mod report;
-pub mod store_check;
-pub mod store_lock;
-pub mod task_db;
+pub mod task_store;
 pub mod tasks;
 
 /// The Ivanti component built with this host (a default path; any

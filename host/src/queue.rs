@@ -2,9 +2,9 @@
 //! "Subject", "custom_message": "..."}], "dedup": [...]}`. Without one the
 //! plugin's defaults apply.
 
-use crate::report::input;
 use anyhow::Result;
 use cto_runtime::bindings::api::{DefaultMappings, Mapping};
+use cto_runtime::input;
 use serde::Deserialize;
 use std::path::Path;
 

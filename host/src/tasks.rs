@@ -1,9 +1,9 @@
 //! Task files: one task `{"id", "state", "status", "assignee", "link"}`,
 //! a list of them, or a list of bare ids.
 
-use crate::report::input;
 use anyhow::Result;
 use cto_runtime::bindings::api::{Task, TaskState};
+use cto_runtime::input;
 use serde_json::{json, Value};
 
 pub fn state_name(s: TaskState) -> &'static str {

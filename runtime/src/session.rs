@@ -22,7 +22,9 @@ pub struct PluginConfig {
 /// Every failure a session returns has the configuration's secrets taken
 /// out already, so no caller can log or store one by mistake.
 pub struct PluginSession {
-    pub instance: PluginInstance,
+    // Private: a call on the instance itself would return failures with
+    // the secrets still in them.
+    instance: PluginInstance,
     handle: ResourceAny,
     redactor: Redactor,
 }
@@ -62,12 +64,44 @@ impl PluginSession {
         )))
     }
 
+    /// What the plugin is: its configuration steps and alert types.
+    pub async fn info(&mut self) -> Result<api::PluginInfo, Failure> {
+        let r = self.instance.info().await;
+        self.clean(r)
+    }
+
+    /// The plugin's offline checks of one configuration step.
+    pub async fn validate_step(
+        &mut self,
+        step: &str,
+        config: &Configuration,
+    ) -> Result<(), Failure> {
+        let r = self.instance.validate_step(step, config).await;
+        self.clean(r)
+    }
+
+    /// The plugin's default field mappings for creates and updates.
+    pub async fn defaults(&mut self) -> Result<api::DefaultMappings, Failure> {
+        let r = self.instance.defaults().await;
+        self.clean(r)
+    }
+
+    /// How many of the instance's latest requests were never sent (the
+    /// tenant could not be reached); 0 once one got through.
+    pub fn unsent_streak(&self) -> u64 {
+        self.instance.unsent_streak()
+    }
+
+    /// Whether a failure (a trap, a timeout) has made the session unusable.
+    pub fn is_poisoned(&self) -> bool {
+        self.instance.is_poisoned()
+    }
+
     /// The plugin's first queue (where its tickets go unless told otherwise).
     pub async fn first_queue(&mut self) -> Result<String, Failure> {
+        let r = self.instance.queues().await;
         Ok(self
-            .instance
-            .queues()
-            .await?
+            .clean(r)?
             .first()
             .map(|q| q.value.clone())
             .unwrap_or_default())

@@ -63,6 +63,17 @@ fn recurring_alerts_update_their_open_incident_and_bad_lines_are_rejected_with_n
         ],
         "updates keep the alerts' order"
     );
+    assert_rejected_with_numbers(&r);
+    assert!(
+        stderr.contains("incidents updated"),
+        "a summary table: {stderr}"
+    );
+
+    rerun_then_close(&r, &alerts, a.number);
+}
+
+/// The rejected file names each bad line by its number, with the reason.
+fn assert_rejected_with_numbers(r: &Bench) {
     let rejected: Vec<Value> = std::fs::read_to_string(r.path("store.db.rejected.jsonl"))
         .unwrap()
         .lines()
@@ -80,12 +91,12 @@ fn recurring_alerts_update_their_open_incident_and_bad_lines_are_rejected_with_n
         .unwrap()
         .contains("not valid JSON"));
     assert!(rejected[1]["reason"].as_str().unwrap().contains("no id"));
-    assert!(
-        stderr.contains("incidents updated"),
-        "a summary table: {stderr}"
-    );
+}
 
-    let o = r.run(&alerts, &[]);
+/// A rerun does nothing twice; once the tenant closes the incident, a
+/// recurring alert opens a new one.
+fn rerun_then_close(r: &Bench, alerts: &str, number: u64) {
+    let o = r.run(alerts, &[]);
     let (code, v, _) = (o.code.unwrap_or(-1), o.json(), o.stderr);
     assert_eq!(code, 0);
     assert_eq!(
@@ -94,7 +105,7 @@ fn recurring_alerts_update_their_open_incident_and_bad_lines_are_rejected_with_n
     );
     assert_eq!(r.sim.incidents().len(), 2);
 
-    r.sim.set_status(a.number, "Closed");
+    r.sim.set_status(number, "Closed");
     let out = Command::new(host_binary())
         .args(["sync", "--config", &r.config, "--store", &r.store()])
         .env("CTO_CACHE_DIR", cache_dir())

@@ -1,5 +1,4 @@
-//! Faults from the simulated tenant during `cto-host run` (issue 7, item 1),
-//! and secrets kept out of everything the host prints or stores (item 6).
+//! Faults from the simulated tenant during `cto-host run` (issue 7, item 1).
 //!
 //! Each fault test runs a batch of alerts with distinct dedup keys through
 //! the `cto-host` binary with the fault switched on, then again with it off,
@@ -16,13 +15,8 @@ use std::time::{Duration, Instant};
 
 const CONCURRENCY: &str = "8";
 
-fn fault_alert(id: &str, i: usize) -> String {
-    alert_line(
-        id,
-        &format!("Fault rule {i}"),
-        &format!("u{i}@acme.example"),
-    )
-}
+/// The store's alerts: id -> (outcome, task id, reason).
+type StoreAlerts = HashMap<String, (String, Option<String>, Option<String>)>;
 
 /// A bench with a batch of alerts, each with its own dedup key.
 struct Batch {
@@ -45,7 +39,7 @@ impl Batch {
         let body: String = ids
             .iter()
             .enumerate()
-            .map(|(i, id)| fault_alert(id, i) + "\n")
+            .map(|(i, id)| numbered_alert(id, i) + "\n")
             .collect();
         let alerts = bench.file("alerts.jsonl", &body);
         Batch { bench, alerts, ids }
@@ -74,8 +68,7 @@ impl Batch {
             .sum()
     }
 
-    /// The store's alerts: id -> (outcome, task id, reason).
-    fn store_alerts(&self) -> HashMap<String, (String, Option<String>, Option<String>)> {
+    fn store_alerts(&self) -> StoreAlerts {
         let db = rusqlite::Connection::open(self.store()).unwrap();
         let mut stmt = db
             .prepare("SELECT alert_id, outcome, task_id, reason FROM alerts")
@@ -97,6 +90,22 @@ impl Batch {
     fn check(&self, label: &str, o: &Outcome, done_before: u64) -> (u64, u64) {
         let s = o.summary();
         let ctx = format!("{label}: {s}\n{}", tail(&o.stderr));
+        let (created, done, failed) = self.check_summary(&s, o.code, done_before, &ctx);
+        let rows = self.store_alerts();
+        self.check_store(&rows, &s, created + done, &ctx);
+        self.check_tenant(&rows, created + done, &ctx);
+        (created, failed)
+    }
+
+    /// Every alert is counted once and the exit code says whether any
+    /// failed. Returns (created, already done, failed).
+    fn check_summary(
+        &self,
+        s: &Value,
+        code: Option<i32>,
+        done_before: u64,
+        ctx: &str,
+    ) -> (u64, u64, u64) {
         let total = self.ids.len() as u64;
         let (created, done, failed) = (
             n(&s["incidents_created"]),
@@ -105,7 +114,7 @@ impl Batch {
         );
         assert_eq!(n(&s["alerts_read"]), total, "{ctx}");
         assert_eq!(
-            counts(&s, ["rejected", "filtered_out", "incidents_updated"]),
+            counts(s, ["rejected", "filtered_out", "incidents_updated"]),
             [0, 0, 0],
             "{ctx}"
         );
@@ -124,17 +133,20 @@ impl Batch {
             .sum();
         assert_eq!(by_reason, failed, "failures by reason add up: {ctx}");
         assert_eq!(
-            o.code,
+            code,
             Some(if failed == 0 { 0 } else { 1 }),
             "exit code: {ctx}"
         );
+        (created, done, failed)
+    }
 
-        // The store agrees with the summary.
-        let rows = self.store_alerts();
+    /// The store agrees with the summary: one row per alert, created or
+    /// failed with the summary's reasons.
+    fn check_store(&self, rows: &StoreAlerts, s: &Value, created: u64, ctx: &str) {
         assert_eq!(rows.len(), self.ids.len(), "one row per alert: {ctx}");
         let mut stored_reasons: BTreeMap<String, u64> = BTreeMap::new();
         let mut stored_created = 0;
-        for (id, (outcome, _, reason)) in &rows {
+        for (id, (outcome, _, reason)) in rows {
             match outcome.as_str() {
                 "created" => stored_created += 1,
                 "failed" => {
@@ -146,7 +158,7 @@ impl Batch {
                 other => panic!("{id} is left {other}: {ctx}"),
             }
         }
-        assert_eq!(stored_created, created + done, "{ctx}");
+        assert_eq!(stored_created, created, "{ctx}");
         let summary_reasons: BTreeMap<String, u64> = s["failed_by_reason"]
             .as_object()
             .unwrap()
@@ -157,9 +169,11 @@ impl Batch {
             stored_reasons, summary_reasons,
             "store failures = summary failures: {ctx}"
         );
+    }
 
-        // The tenant agrees with the store: no duplicate, and every created
-        // alert's task is the incident carrying its marker.
+    /// The tenant agrees with the store: no duplicate, and every created
+    /// alert's task is the incident carrying its marker.
+    fn check_tenant(&self, rows: &StoreAlerts, created: u64, ctx: &str) {
         let per_alert = self.incidents_by_alert();
         let dups: Vec<_> = per_alert.iter().filter(|(_, v)| v.len() > 1).collect();
         assert!(dups.is_empty(), "duplicates {dups:?}: {ctx}");
@@ -169,10 +183,10 @@ impl Batch {
         let tasks = self.store_tasks();
         assert_eq!(
             tasks.len() as u64,
-            created + done,
+            created,
             "one task per created alert: {ctx}"
         );
-        for (id, (outcome, task, _)) in &rows {
+        for (id, (outcome, task, _)) in rows {
             if outcome == "created" {
                 let task = task.as_deref().unwrap();
                 assert_eq!(tasks.get(task), Some(id), "{id}'s task is stored: {ctx}");
@@ -183,26 +197,23 @@ impl Batch {
                 );
             }
         }
-        (created, failed)
     }
 }
 
-fn tail(s: &str) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
-}
-
 /// Runs the batch with `faults` on (calling `tick` while it runs), then
-/// again with them off, checks both runs, and prints the figures.
+/// again with them off, checks both runs, and prints the figures. Returns
+/// the faulty run's summary and time, and the faults left when it ended
+/// (its counters: what did not fire).
 fn scenario(
     name: &str,
     bench: &Batch,
     faults: Faults,
     tick: impl FnMut(&Sim),
-) -> (Value, Duration) {
+) -> (Value, Duration, Faults) {
     bench.sim.set_faults(faults);
     let first = bench.run_while(&[], tick);
     let calls = bench.sim.calls();
+    let left = bench.sim.faults();
     let (created, failed) = bench.check(&format!("{name}, faulty run"), &first, 0);
     let s1 = first.summary();
     let dups_first = bench.duplicates();
@@ -240,114 +251,191 @@ fn scenario(
         rerun.elapsed.as_secs_f64(),
         bench.duplicates(),
     );
-    (s1, first.elapsed)
+    (s1, first.elapsed, left)
 }
 
-#[test]
-fn a_429_storm_with_retry_after_is_waited_out() {
-    let b = Batch::new(sim(), json!({"retry_wait_seconds": 30}), 60);
-    let (s, elapsed) = scenario(
-        "429 storm, Retry-After 1",
-        &b,
-        Faults {
+/// A fault scenario that differs from the others only in its data: the
+/// batch, the faults of its first run, and what that run must show.
+struct Case {
+    label: &'static str,
+    auth: Value,
+    alerts: usize,
+    faults: Faults,
+    /// Faults switched on mid-run, once this many incidents exist.
+    then: Option<(usize, Faults)>,
+    /// Every failure of the faulty run has this reason.
+    only_reason: Option<&'static str>,
+    /// The faulty run's failures by reason, exactly.
+    failed_by_reason: Option<Value>,
+    /// The tenant looked up at least this many creates (both runs).
+    min_lookups: u64,
+    /// The faulty run ended within this.
+    within: Option<Duration>,
+}
+
+impl Default for Case {
+    fn default() -> Case {
+        Case {
+            label: "",
+            auth: json!({"retry_wait_seconds": 0}),
+            alerts: 60,
+            faults: Faults::default(),
+            then: None,
+            only_reason: None,
+            failed_by_reason: None,
+            min_lookups: 0,
+            within: None,
+        }
+    }
+}
+
+fn run_case(case: Case) {
+    let b = Batch::new(sim(), case.auth, case.alerts);
+    let (s, elapsed, left) = match case.then {
+        Some((after, faults)) => {
+            scenario(case.label, &b, case.faults, once_incidents(after, faults))
+        }
+        None => scenario(case.label, &b, case.faults, |_| {}),
+    };
+    let label = case.label;
+    assert_eq!(
+        (
+            left.malformed_next,
+            left.truncated_next,
+            left.drop_after_commit_next
+        ),
+        (0, 0, 0),
+        "{label}: every counted fault fired"
+    );
+    if let Some(reason) = case.only_reason {
+        let reasons = s["failed_by_reason"].as_object().unwrap();
+        assert!(
+            reasons.keys().all(|r| r == reason),
+            "{label}: only {reason} failures: {s}"
+        );
+    }
+    if let Some(expected) = case.failed_by_reason {
+        assert_eq!(s["failed_by_reason"], expected, "{label}: {s}");
+    }
+    let lookups = b.sim.calls().query;
+    assert!(
+        lookups >= case.min_lookups,
+        "{label}: creates were looked up ({lookups})"
+    );
+    if let Some(within) = case.within {
+        assert!(elapsed < within, "{label}: {elapsed:?}");
+    }
+}
+
+/// One test per scenario (each with its own tenant, in parallel).
+macro_rules! fault_cases {
+    ($($test:ident: $case:expr;)*) => {$(
+        #[test]
+        fn $test() {
+            run_case($case)
+        }
+    )*};
+}
+
+fault_cases! {
+    // Retry-After (1 s) is honoured rather than the configured 30 s wait.
+    a_429_storm_with_retry_after_is_waited_out: Case {
+        label: "429 storm, Retry-After 1",
+        auth: json!({"retry_wait_seconds": 30}),
+        faults: Faults {
             rate_limit_fraction: 0.3,
             retry_after_secs: Some(1),
             ..Faults::default()
         },
-        |_| {},
-    );
-    // Retry-After (1 s) is honoured rather than the configured 30 s wait.
-    assert!(
-        elapsed < Duration::from_secs(25),
-        "the 30 s configured wait was not used: {elapsed:?}"
-    );
-    let reasons = s["failed_by_reason"].as_object().unwrap();
-    assert!(
-        reasons.keys().all(|r| r == "rate-limited"),
-        "only rate-limit failures: {s}"
-    );
-}
-
-#[test]
-fn a_429_storm_without_retry_after_uses_the_configured_wait() {
-    let b = Batch::new(sim(), json!({"retry_wait_seconds": 0}), 60);
-    let (s, _) = scenario(
-        "429 storm, no Retry-After",
-        &b,
-        Faults {
+        only_reason: Some("rate-limited"),
+        within: Some(Duration::from_secs(25)),
+        ..Case::default()
+    };
+    a_429_storm_without_retry_after_uses_the_configured_wait: Case {
+        label: "429 storm, no Retry-After",
+        faults: Faults {
             rate_limit_fraction: 0.3,
             retry_after_secs: None,
             ..Faults::default()
         },
-        |_| {},
-    );
-    let reasons = s["failed_by_reason"].as_object().unwrap();
-    assert!(
-        reasons.keys().all(|r| r == "rate-limited"),
-        "only rate-limit failures: {s}"
-    );
-}
-
-#[test]
-fn server_error_bursts_never_duplicate_a_create() {
-    let b = Batch::new(sim(), json!({"retry_wait_seconds": 0}), 60);
-    scenario(
-        "5xx bursts (20 %, 503)",
-        &b,
-        Faults {
+        only_reason: Some("rate-limited"),
+        ..Case::default()
+    };
+    // Creates get 503s too, and are looked up before being posted again.
+    server_error_bursts_never_duplicate_a_create: Case {
+        label: "5xx bursts (20 %, 503)",
+        faults: Faults {
             server_error_fraction: 0.2,
             server_error_status: 503,
             ..Faults::default()
         },
-        |_| {},
-    );
-    // Creates got 503s too, and were looked up before being posted again.
-    assert!(b.sim.calls().query > 0, "creates were looked up");
-}
-
-#[test]
-fn creates_committed_then_dropped_are_found_not_reposted() {
-    let b = Batch::new(sim(), json!({"retry_wait_seconds": 0}), 60);
-    let (s, _) = scenario(
-        "commit-then-drop on 10 creates",
-        &b,
-        Faults {
+        min_lookups: 1,
+        ..Case::default()
+    };
+    creates_committed_then_dropped_are_found_not_reposted: Case {
+        label: "commit-then-drop on 10 creates",
+        faults: Faults {
             drop_after_commit_next: 10,
             only: Some(Endpoint::Create),
             ..Faults::default()
         },
-        |_| {},
-    );
-    assert_eq!(n(&s["failed"]), 0, "every dropped create is found: {s}");
-    assert_eq!(
-        b.sim.faults().drop_after_commit_next,
-        0,
-        "all 10 drops fired"
-    );
-}
-
-#[test]
-fn answers_stalling_past_the_request_timeout_are_looked_up_not_reposted() {
+        failed_by_reason: Some(json!({})),
+        ..Case::default()
+    };
     // Every create is committed, then its answer's body stalls 1.5 s
     // against a 1 s write (between-bytes) timeout: the answer is lost.
-    let b = Batch::new(
-        sim(),
-        json!({"write_timeout_seconds": 1, "retry_wait_seconds": 0}),
-        40,
-    );
-    let (s, _) = scenario(
-        "create answers stalling 1.5 s vs 1 s request timeout",
-        &b,
-        Faults {
+    answers_stalling_past_the_request_timeout_are_looked_up_not_reposted: Case {
+        label: "create answers stalling 1.5 s vs 1 s request timeout",
+        auth: json!({"write_timeout_seconds": 1, "retry_wait_seconds": 0}),
+        alerts: 40,
+        faults: Faults {
             slow_body_chunk_delay_ms: 1500,
             slow_body_chunk_bytes: 1 << 20,
             only: Some(Endpoint::Create),
             ..Faults::default()
         },
-        |_| {},
-    );
-    assert_eq!(n(&s["failed"]), 0, "every lost answer is found: {s}");
-    assert!(b.sim.calls().query >= 40, "every create was looked up");
+        failed_by_reason: Some(json!({})),
+        min_lookups: 40,
+        ..Case::default()
+    };
+    // The first 4 answers (logins, mostly) are malformed; then, mid-run, 8
+    // create answers: those incidents exist, but the host cannot know.
+    malformed_answers_fail_and_a_rerun_finds_the_incidents: Case {
+        label: "malformed bodies: 4 first answers, then 8 creates",
+        alerts: 40,
+        faults: Faults {
+            malformed_next: 4,
+            latency_ms: 30,
+            ..Faults::default()
+        },
+        then: Some((4, Faults {
+            malformed_next: 8,
+            latency_ms: 30,
+            only: Some(Endpoint::Create),
+            ..Faults::default()
+        })),
+        failed_by_reason: Some(json!({"bad-response": 12})),
+        ..Case::default()
+    };
+    // The first 6 answers (logins, mostly) are cut short; then, mid-run, 10
+    // create answers: those are lost answers, looked up within the run.
+    truncated_answers_fail_or_are_recovered_and_a_rerun_completes: Case {
+        label: "truncated bodies: 6 first answers, then 10 creates",
+        alerts: 40,
+        faults: Faults {
+            truncated_next: 6,
+            latency_ms: 30,
+            ..Faults::default()
+        },
+        then: Some((4, Faults {
+            truncated_next: 10,
+            latency_ms: 30,
+            only: Some(Endpoint::Create),
+            ..Faults::default()
+        })),
+        min_lookups: 10,
+        ..Case::default()
+    };
 }
 
 #[test]
@@ -411,67 +499,10 @@ fn once_incidents(after: usize, faults: Faults) -> impl FnMut(&Sim) {
 }
 
 #[test]
-fn malformed_answers_fail_and_a_rerun_finds_the_incidents() {
-    // The first 4 answers (logins, mostly) are malformed; then, mid-run, 8
-    // create answers: those incidents exist, but the host cannot know.
-    let b = Batch::new(sim(), json!({"retry_wait_seconds": 0}), 40);
-    let (s, _) = scenario(
-        "malformed bodies: 4 first answers, then 8 creates",
-        &b,
-        Faults {
-            malformed_next: 4,
-            latency_ms: 30,
-            ..Faults::default()
-        },
-        once_incidents(
-            4,
-            Faults {
-                malformed_next: 8,
-                latency_ms: 30,
-                only: Some(Endpoint::Create),
-                ..Faults::default()
-            },
-        ),
-    );
-    assert_eq!(b.sim.faults().malformed_next, 0, "all 8 fired");
-    assert_eq!(s["failed_by_reason"], json!({"bad-response": 12}), "{s}");
-}
-
-#[test]
-fn truncated_answers_fail_or_are_recovered_and_a_rerun_completes() {
-    // The first 6 answers (logins, mostly) are cut short; then, mid-run, 10
-    // create answers: those are lost answers, looked up within the run.
-    let b = Batch::new(sim(), json!({"retry_wait_seconds": 0}), 40);
-    scenario(
-        "truncated bodies: 6 first answers, then 10 creates",
-        &b,
-        Faults {
-            truncated_next: 6,
-            latency_ms: 30,
-            ..Faults::default()
-        },
-        once_incidents(
-            4,
-            Faults {
-                truncated_next: 10,
-                latency_ms: 30,
-                only: Some(Endpoint::Create),
-                ..Faults::default()
-            },
-        ),
-    );
-    assert_eq!(b.sim.faults().truncated_next, 0, "all 10 fired");
-    assert!(
-        b.sim.calls().query >= 10,
-        "the cut-short creates were looked up"
-    );
-}
-
-#[test]
 fn sessions_expiring_mid_run_are_logged_in_again() {
     let b = Batch::new(sim(), json!({"retry_wait_seconds": 0}), 80);
     let mut expiries = Vec::new();
-    let (s, _) = scenario(
+    let (s, _, _) = scenario(
         "session expiry mid-run (up to 4 times, 300 ms apart)",
         &b,
         Faults {
@@ -547,305 +578,5 @@ fn tenant_quota_exhaustion_stops_the_run_and_a_rerun_after_the_reset_completes()
         rerun.summary()["already_done"],
         b.sim.calls().total,
         rerun.elapsed.as_secs_f64(),
-    );
-}
-
-// ---- item 6: secrets ---------------------------------------------------------
-
-const SECRET_PASSWORD: &str = "Leak-Check-Pw-9f3b1c7e";
-const SECRET_API_KEY: &str = "A7C3E9F1B5D24680ACE13579BDF02468";
-const SECRET_VAR: &str = "CTO_TEST_IVANTI_SECRET";
-
-/// Runs `cto-host` with trace logs as JSON; the secret comes from the environment.
-fn traced(args: &[&str], secret: &str) -> Outcome {
-    let mut cmd = host();
-    cmd.args(args)
-        .args(["--log", "trace", "--log-format", "json"])
-        .env(SECRET_VAR, secret);
-    finish(cmd.spawn().expect("cto-host starts"))
-}
-
-/// Every file under `dir`, as (name, lossy text).
-fn files_under(dir: &std::path::Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            let bytes = std::fs::read(&p).unwrap();
-            out.push((
-                p.display().to_string(),
-                String::from_utf8_lossy(&bytes).into_owned(),
-            ));
-        }
-    }
-    out
-}
-
-/// What must never appear: the secrets, every Authorization value the
-/// tenant saw (session keys, `rest_api_key=...`) and the random part of
-/// each session key. Also returns how many session keys were seen.
-fn needles(sim: &Sim) -> (Vec<String>, usize) {
-    let prefix = format!("{}#", sim.config().tenant_host);
-    let mut needles: Vec<String> = vec![SECRET_PASSWORD.into(), SECRET_API_KEY.into()];
-    let mut sessions = 0;
-    for r in sim.requests() {
-        for (k, v) in &r.headers {
-            if k.eq_ignore_ascii_case("authorization") && !needles.contains(v) {
-                if let Some(random) = v.strip_prefix(&prefix) {
-                    sessions += 1;
-                    needles.push(random.trim_end_matches("#2").to_owned());
-                }
-                needles.push(v.clone());
-            }
-        }
-    }
-    (needles, sessions)
-}
-
-/// Where a needle, or session-key material (`<tenant>#...`, also from keys
-/// that were never used), appears in the haystacks.
-fn leaks(sim: &Sim, needles: &[String], haystacks: &[(String, String)]) -> Vec<String> {
-    let prefix = format!("{}#", sim.config().tenant_host);
-    let mut leaks = Vec::new();
-    for (place, text) in haystacks {
-        for needle in needles {
-            if text.contains(needle.as_str()) {
-                leaks.push(format!("{place}: {needle}"));
-            }
-        }
-        if let Some(at) = text.find(&prefix) {
-            let shown: String = text[at..].chars().take(40).collect();
-            leaks.push(format!("{place}: session-key material {shown:?}"));
-        }
-    }
-    leaks
-}
-
-#[test]
-fn the_leak_detector_finds_what_the_tenant_was_sent() {
-    // A control: the tenant's own request log holds every needle.
-    let sim = sim_with(|c| {
-        c.password = SECRET_PASSWORD.into();
-        c.api_keys = vec![SECRET_API_KEY.into()];
-    });
-    let dir = tempfile::tempdir().unwrap();
-    for doc in [basic(&sim, json!({})), api_key(&sim, json!({}))] {
-        let config = write(dir.path(), "config.json", &doc.to_string());
-        assert_eq!(traced(&["validate", "--config", &config], "").code, Some(0));
-    }
-    let (needles, sessions) = needles(&sim);
-    assert_eq!(sessions, 1);
-    let log: String = sim
-        .requests()
-        .iter()
-        .map(|r| format!("{:?} {}\n", r.headers, r.body))
-        .collect();
-    let found = leaks(&sim, &needles, &[("request log".into(), log)]);
-    assert_eq!(found.len(), needles.len() + 1, "{found:?}");
-}
-
-#[test]
-fn secrets_never_leak_anywhere() {
-    let sim = sim_with(|c| {
-        c.password = SECRET_PASSWORD.into();
-        c.api_keys = vec![SECRET_API_KEY.into()];
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let mut outputs: Vec<(String, Outcome)> = Vec::new();
-
-    for (auth, secret) in [("basic", SECRET_PASSWORD), ("api-key", SECRET_API_KEY)] {
-        let sub = dir.path().join(auth);
-        std::fs::create_dir(&sub).unwrap();
-        // Alerts of its own per authentication (the tenant is shared).
-        let alert_file = write(
-            &sub,
-            "alert.json",
-            &fault_alert(&format!("{auth}-one"), 999),
-        );
-        let mut lines: Vec<String> = (0..12)
-            .map(|i| fault_alert(&format!("{auth}-{i}"), i))
-            .collect();
-        lines.insert(5, "{not json".into());
-        let alerts = write(&sub, "alerts.jsonl", &(lines.join("\n") + "\n"));
-        let reference = json!({"env": SECRET_VAR});
-        let mut doc = if auth == "basic" {
-            basic(&sim, json!({"retry_wait_seconds": 0}))
-        } else {
-            api_key(&sim, json!({"retry_wait_seconds": 0}))
-        };
-        let field = if auth == "basic" {
-            "password"
-        } else {
-            "api_key"
-        };
-        doc["params"][field] = reference;
-        let config = write(&sub, "config.json", &doc.to_string());
-        let store = sub.join("store.db").display().to_string();
-        let run = [
-            "run",
-            "--config",
-            &config,
-            "--alerts",
-            &alerts,
-            "--store",
-            &store,
-            "--progress",
-            "lines",
-            "--concurrency",
-            "4",
-        ];
-        let mut step = |name: &str, args: &[&str], faults: Faults| {
-            sim.set_faults(faults);
-            let o = traced(args, secret);
-            outputs.push((format!("{auth}: {name}"), o));
-            sim.set_faults(Faults::default());
-        };
-        step(
-            "validate",
-            &["validate", "--config", &config],
-            Faults::default(),
-        );
-        step(
-            "fields",
-            &["fields", "--config", &config],
-            Faults::default(),
-        );
-        // Every create is refused with 500s (and looked up in between): a failing run.
-        step(
-            "failing run",
-            &run,
-            Faults {
-                server_error_next: 1000,
-                only: Some(Endpoint::Create),
-                ..Faults::default()
-            },
-        );
-        sim.expire_sessions();
-        step("rerun", &run, Faults::default());
-        step(
-            "sync",
-            &["sync", "--config", &config, "--store", &store],
-            Faults::default(),
-        );
-        step(
-            "failing create",
-            &["create", "--config", &config, "--alert", &alert_file],
-            Faults {
-                rate_limit_next: 1000,
-                ..Faults::default()
-            },
-        );
-        step(
-            "create",
-            &["create", "--config", &config, "--alert", &alert_file],
-            Faults::default(),
-        );
-    }
-    let codes: Vec<(String, Option<i32>)> =
-        outputs.iter().map(|(n, o)| (n.clone(), o.code)).collect();
-    let expected = [0, 0, 1, 0, 0, 1, 0].map(Some);
-    assert_eq!(
-        codes.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
-        [expected, expected].concat(),
-        "every step did what it should: {codes:?}\n{}",
-        outputs
-            .iter()
-            .filter(|(_, o)| o.code == Some(2))
-            .map(|(n, o)| format!("{n}: {}", tail(&o.stderr)))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    for (name, o) in &outputs {
-        assert!(
-            o.stderr.contains("\"level\":\"TRACE\"") || o.stderr.contains("\"level\":\"DEBUG\""),
-            "{name}: trace logs are on"
-        );
-    }
-
-    let (needles, sessions) = needles(&sim);
-    assert!(sessions >= 2, "session keys were used: {sessions}");
-    assert!(needles.iter().any(|n| n.starts_with("rest_api_key=")));
-
-    let mut haystacks: Vec<(String, String)> = Vec::new();
-    for (name, o) in &outputs {
-        haystacks.push((format!("{name}: stdout"), o.stdout.clone()));
-        haystacks.push((format!("{name}: stderr"), o.stderr.clone()));
-    }
-    haystacks.extend(files_under(dir.path()));
-    let mut rejected_files = 0;
-    for auth in ["basic", "api-key"] {
-        let store = dir.path().join(auth).join("store.db");
-        haystacks.push((format!("{auth}: store tables"), sqlite_dump(&store)));
-        rejected_files += usize::from(
-            dir.path()
-                .join(auth)
-                .join("store.db.rejected.jsonl")
-                .exists(),
-        );
-    }
-    assert_eq!(rejected_files, 2, "the rejected-alerts files were written");
-    let bytes: usize = haystacks.iter().map(|(_, h)| h.len()).sum();
-    let leaks = leaks(&sim, &needles, &haystacks);
-    assert!(leaks.is_empty(), "secrets leaked:\n{}", leaks.join("\n"));
-    eprintln!(
-        "[secrets] {} commands (basic and API-key auth, trace JSON logs), {} needles ({} session keys), \
-         {} haystacks ({} KiB: stdout, stderr, every file incl. the stores and rejected files, every store column): no leak",
-        outputs.len(),
-        needles.len(),
-        sessions,
-        haystacks.len(),
-        bytes / 1024
-    );
-}
-
-#[test]
-fn an_unreadable_login_answer_does_not_leak_the_session_key() {
-    // The tenant makes a session and answers its key garbled (half of it,
-    // then garbage): the plugin's error quotes the answer, so part of a live
-    // session key reaches stdout, stderr and the store's error column.
-    let sim = sim_with(|c| c.password = SECRET_PASSWORD.into());
-    let dir = tempfile::tempdir().unwrap();
-    let mut doc = basic(&sim, json!({"retry_wait_seconds": 0}));
-    doc["params"]["password"] = json!({"env": SECRET_VAR});
-    let config = write(dir.path(), "config.json", &doc.to_string());
-    let alerts = write(dir.path(), "alerts.jsonl", &(fault_alert("m-1", 1) + "\n"));
-    let store = dir.path().join("store.db").display().to_string();
-    let garbled = Faults {
-        malformed_next: 1,
-        only: Some(Endpoint::Login),
-        ..Faults::default()
-    };
-    sim.set_faults(garbled.clone());
-    let validate = traced(&["validate", "--config", &config], SECRET_PASSWORD);
-    sim.set_faults(garbled);
-    let run = traced(
-        &[
-            "run", "--config", &config, "--alerts", &alerts, "--store", &store,
-        ],
-        SECRET_PASSWORD,
-    );
-    assert_eq!(
-        (validate.code, run.code),
-        (Some(1), Some(1)),
-        "both fail on the login"
-    );
-    let (needles, _) = needles(&sim);
-    let haystacks = vec![
-        ("validate: stdout".to_string(), validate.stdout),
-        ("validate: stderr".to_string(), validate.stderr),
-        ("run: stdout".to_string(), run.stdout),
-        ("run: stderr".to_string(), run.stderr),
-        (
-            "run: store tables".to_string(),
-            sqlite_dump(std::path::Path::new(&store)),
-        ),
-    ];
-    let found = leaks(&sim, &needles, &haystacks);
-    assert!(
-        found.is_empty(),
-        "session keys leaked:\n{}",
-        found.join("\n")
     );
 }

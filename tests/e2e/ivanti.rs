@@ -93,7 +93,7 @@ async fn create_posts_the_guides_fields_and_returns_the_task() {
 }
 
 #[tokio::test]
-async fn api_key_and_jwt_modes() {
+async fn an_api_key_goes_as_is_and_a_jwt_login_sends_a_bearer_token() {
     let sim = sim();
     let rt = ivanti();
     let mut s = open(&rt, &api_key(&sim, json!({}))).await;
@@ -179,7 +179,7 @@ async fn update_adds_a_note_and_detects_deletion() {
     let (sim, rt) = (sim(), ivanti());
     let mut s = open(&rt, &basic(&sim, json!({}))).await;
     let task = create(&mut s, 1).await.unwrap();
-    let defaults = s.instance.defaults().await.unwrap();
+    let defaults = s.defaults().await.unwrap();
     let again = alert(2);
     let values = cto_host::render::mappings(&defaults.dedup, &again).values;
     let updated = s.update(&task, &again.alert, &values).await.unwrap();

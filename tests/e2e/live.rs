@@ -285,7 +285,7 @@ async fn values_are_typed_and_cut_as_metadata_says() {
     sim.set_switches(switches);
     let rt = ivanti();
     let mut s = open(&rt, &basic(&sim, json!({}))).await;
-    let defaults = s.instance.defaults().await.unwrap();
+    let defaults = s.defaults().await.unwrap();
     for i in 0..3 {
         let a = alert(i);
         let mut values = render::mappings(&defaults.create, &a).values;
@@ -337,7 +337,7 @@ async fn a_lost_create_with_a_cut_subject_is_found() {
         ..Faults::default()
     });
     let mut s = open(&rt, &basic(&sim, json!({}))).await;
-    let defaults = s.instance.defaults().await.unwrap();
+    let defaults = s.defaults().await.unwrap();
     let a = alert(1);
     let mut values = render::mappings(&defaults.create, &a).values;
     for (k, v) in values.iter_mut() {

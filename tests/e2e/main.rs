@@ -6,15 +6,19 @@
 
 mod fixtures;
 
+mod bad_input;
 mod batch;
 mod cli;
+mod config_errors;
 mod faults;
 mod follow_rotation;
-mod hardening;
 mod hostile_tenant;
 mod ivanti;
 mod live;
 mod refusals;
 mod sandbox;
+mod secrets;
+mod stopping;
+mod stores;
 mod tls;
 mod webhook;

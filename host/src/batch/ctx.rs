@@ -6,12 +6,12 @@ use super::input::{self, Rejected};
 use super::pool::Pool;
 use super::reach::Reach;
 use super::signals::Stopper;
-use super::summary::Counters;
+use super::summary::{Counters, StopReason};
 use super::RunOptions;
 use crate::queue::Queue;
-use crate::report::Redactor;
-use crate::task_db::TaskDb;
+use crate::task_store::TaskDb;
 use anyhow::Result;
+use cto_runtime::redact::Redactor;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,7 +31,7 @@ pub(super) struct Ctx {
     /// is never processed beside the first (it is "already done").
     pub(super) ids: Mutex<HashSet<String>>,
     pub(super) stopper: Arc<Stopper>,
-    stopped: Mutex<Option<String>>,
+    stopped: Mutex<Option<StopReason>>,
     redactor: Redactor,
     pub(super) reach: Reach,
     calls_flushed: AtomicU64,
@@ -76,15 +76,15 @@ impl Ctx {
 
     /// Stops taking new work, and drops the work queued but not started
     /// (it would fail the same way): for failures every unit would hit.
-    pub(super) fn stop(&self, why: String) {
+    pub(super) fn stop(&self, why: StopReason) {
         self.stop_feeding(why);
         self.stopper.stop();
     }
 
     /// Stops taking new work; what was admitted still runs (the quota
     /// guard reserved calls for it).
-    pub(super) fn stop_feeding(&self, why: String) {
-        let why = self.redactor.text(&why);
+    pub(super) fn stop_feeding(&self, why: StopReason) {
+        let why = why.map_text(|t| self.redactor.text(t));
         let mut s = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
         if s.is_none() {
             eprintln!("stopping: {why}");
@@ -97,7 +97,7 @@ impl Ctx {
     }
 
     /// The summary's `stopped`.
-    pub(super) fn stop_reason(&self) -> Option<String> {
+    pub(super) fn stop_reason(&self) -> Option<StopReason> {
         self.stopped
             .lock()
             .unwrap_or_else(|p| p.into_inner())

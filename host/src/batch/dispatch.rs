@@ -4,6 +4,7 @@
 
 use super::ctx::Ctx;
 use super::feed::Job;
+use super::summary::StopReason;
 use anyhow::{Context, Result};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -43,7 +44,7 @@ impl Ctx {
         let mut job = first;
         loop {
             if let Err(e) = self.process(&job).await {
-                self.stop(format!("the task store failed: {e:#}"));
+                self.stop(StopReason::Failure(format!("the task store failed: {e:#}")));
                 self.fatal
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -104,7 +105,7 @@ impl Ctx {
                 Ok(Some(true))
             }
             None => {
-                self.stop(self.reach.stop_message());
+                self.stop(StopReason::Failure(self.reach.stop_message()));
                 Ok(None)
             }
         }

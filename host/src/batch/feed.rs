@@ -5,6 +5,7 @@
 use super::ctx::Ctx;
 use super::input::{Line, Lines, Rejected};
 use super::select::{DedupKey, Rule};
+use super::summary::StopReason;
 use super::{RunOptions, CALLS_PER_UNIT_RESERVE};
 use crate::alert::{self, ParsedAlert};
 use crate::render;
@@ -113,10 +114,10 @@ pub(super) async fn feed(
 async fn admit(ctx: &Ctx, opts: &RunOptions) -> Result<Option<bool>> {
     let in_flight = ctx.counters.in_flight.load(Ordering::Relaxed);
     if ctx.budget_left(opts.daily_budget)? < CALLS_PER_UNIT_RESERVE * (in_flight + 1) {
-        ctx.stop_feeding(format!(
+        ctx.stop_feeding(StopReason::Budget(format!(
             "the daily call budget of {} is nearly spent (tenant calls in the last 24 h are counted in the store); new work stops here and resumes on a later run",
             opts.daily_budget
-        ));
+        )));
         return Ok(None);
     }
     let Some(probe) = ctx.back_off_if_unreachable().await? else {

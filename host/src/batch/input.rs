@@ -11,9 +11,9 @@
 
 use super::follow::{Followed, Next};
 use crate::limits::{size, ALERT_LINE_MAX};
-use crate::report::input;
-use crate::task_db::TaskDb;
+use crate::task_store::TaskDb;
 use anyhow::{Context, Result};
+use cto_runtime::input;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::io::Write;

@@ -26,11 +26,11 @@ pub mod summary;
 mod unit;
 
 use crate::queue::{self, Queue};
-use crate::report::Redactor;
-use crate::store_lock::StoreLock;
-use crate::task_db::TaskDb;
+use crate::task_store::lock::StoreLock;
+use crate::task_store::TaskDb;
 use anyhow::Result;
 use cto_runtime::instance::Failure;
+use cto_runtime::redact::Redactor;
 use cto_runtime::runtime::Runtime;
 use cto_runtime::session::PluginConfig;
 use ctx::Ctx;
@@ -44,7 +44,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use summary::{peak_rss_kib, Counters, Summary};
+pub use summary::{peak_rss_kib, Counters, StopReason, Summary};
 
 /// Calls one unit of work may cost (login, the call, retries): the quota
 /// guard keeps this much headroom per unit in flight.
@@ -125,7 +125,7 @@ pub async fn run(runtime: Runtime, config: PluginConfig, opts: RunOptions) -> Re
     let lines = Lines::open(&opts.alerts, opts.follow, stopper.subscribe()).await?;
     // What the store is, found out without writing; then the lock; then
     // the store is created or opened.
-    crate::store_check::inspect(&opts.store)?;
+    crate::task_store::check::inspect(&opts.store)?;
     let _lock = StoreLock::acquire(&opts.store)?;
     let store = TaskDb::open(&opts.store)?;
     let redactor = Redactor::new(config.secrets.clone());
@@ -147,8 +147,8 @@ async fn ask_plugin(pool: &Pool, queue_file: Option<&Path>) -> Result<(Vec<Strin
     let mut probe = pool
         .take()
         .await
-        .map_err(|f| crate::report::input(format!("the plugin cannot start a session: {f}")))?;
-    let plugin = &mut probe.session.instance;
+        .map_err(|f| cto_runtime::input(format!("the plugin cannot start a session: {f}")))?;
+    let plugin = &mut probe.session;
     let info = plugin.info().await.map_err(|f| anyhow::anyhow!("{f}"))?;
     let defaults = plugin
         .defaults()
@@ -220,7 +220,7 @@ fn summarize(
     let stopped = ctx.stop_reason().or_else(|| {
         ctx.stopper
             .was_interrupted()
-            .then(|| "interrupted".to_string())
+            .then_some(StopReason::Interrupted)
     });
     Ok(Summary {
         tenant_calls_this_run: total - ctx.calls_at_start,

@@ -8,7 +8,7 @@
 
 use super::input::Source;
 use super::RunOptions;
-use crate::report::input;
+use cto_runtime::input;
 use anyhow::Result;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -69,7 +69,7 @@ pub(super) fn store_files(store: &Path) -> Vec<(String, PathBuf)> {
         ("task store".to_string(), store.to_owned()),
         (
             "store's lock file".to_string(),
-            crate::store_lock::lock_path(store),
+            crate::task_store::lock::lock_path(store),
         ),
     ];
     let resolved = resolve(store);

@@ -68,7 +68,7 @@ impl Pool {
 
     /// Returns a session for reuse, unless it failed or its component was replaced.
     pub fn give(&self, lease: Lease) {
-        if lease.session.instance.is_poisoned()
+        if lease.session.is_poisoned()
             || lease.generation != self.generation.load(Ordering::Acquire)
         {
             return;

@@ -13,8 +13,8 @@
 
 use crate::alert::ParsedAlert;
 use crate::render::lookup;
-use crate::report::input;
 use anyhow::Result;
+use cto_runtime::input;
 use serde_json::Value;
 
 /// The alert fields a rule or a dedup key may name (Cloud Exchange's spelling).
@@ -203,7 +203,7 @@ mod tests {
     }
 
     #[test]
-    fn dedup_keys() {
+    fn a_dedup_key_joins_the_chosen_fields_and_tells_alerts_apart() {
         let k = DedupKey::default();
         assert_eq!(k.of(&alert("DLP", "Box")), k.of(&alert("DLP", "Box")));
         assert_ne!(k.of(&alert("DLP", "Box")), k.of(&alert("DLP", "Bo")));

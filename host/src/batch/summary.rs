@@ -47,9 +47,8 @@ pub struct Summary {
     pub tenant_calls_last_24h: u64,
     pub daily_budget: u64,
     pub calls_left_today: u64,
-    /// Why the run stopped before the end of its input: `"interrupted"`
-    /// after Ctrl-C or SIGTERM, else the reason.
-    pub stopped: Option<String>,
+    /// Why the run stopped before the end of its input.
+    pub stopped: Option<StopReason>,
     pub component_swaps: u64,
     pub component_swaps_refused: u64,
     pub rejected_file: Option<String>,
@@ -57,6 +56,49 @@ pub struct Summary {
     pub peak_rss_kib: Option<u64>,
     /// From the first alert read to the last unit done (sync included), ms.
     pub elapsed_ms: u64,
+}
+
+/// Why a run stopped before the end of its input. The summary's JSON and
+/// the log show `as_str()`: `"interrupted"`, else the sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// Ctrl-C or SIGTERM: the operator asked, which alone is no failure.
+    Interrupted,
+    /// The daily call budget is nearly spent: new work waits for a later run.
+    Budget(String),
+    /// Every unit would fail the same way (tenant unreachable, rate
+    /// limited, refused credentials, a failing store).
+    Failure(String),
+}
+
+impl StopReason {
+    pub fn as_str(&self) -> &str {
+        match self {
+            StopReason::Interrupted => "interrupted",
+            StopReason::Budget(why) | StopReason::Failure(why) => why,
+        }
+    }
+
+    /// The same reason with its sentence passed through `f` (redaction).
+    pub fn map_text(self, f: impl FnOnce(&str) -> String) -> StopReason {
+        match self {
+            StopReason::Interrupted => StopReason::Interrupted,
+            StopReason::Budget(why) => StopReason::Budget(f(&why)),
+            StopReason::Failure(why) => StopReason::Failure(f(&why)),
+        }
+    }
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for StopReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 impl Counters {
@@ -90,7 +132,10 @@ impl Summary {
     pub fn is_clean(&self) -> bool {
         self.failed == 0
             && self.left_for_rerun == 0
-            && self.stopped.as_deref().is_none_or(|s| s == "interrupted")
+            && self
+                .stopped
+                .as_ref()
+                .is_none_or(|s| *s == StopReason::Interrupted)
     }
 }
 
@@ -99,4 +144,44 @@ pub fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_interrupt_that_left_nothing_exits_clean() {
+        let stopped = |why| Summary {
+            stopped: why,
+            ..Summary::default()
+        };
+        assert!(stopped(None).is_clean());
+        assert!(stopped(Some(StopReason::Interrupted)).is_clean());
+        // A sentence that happens to read "interrupted" is still a failure.
+        assert!(!stopped(Some(StopReason::Failure("interrupted".into()))).is_clean());
+        assert!(!stopped(Some(StopReason::Budget("spent".into()))).is_clean());
+        let left = Summary {
+            left_for_rerun: 1,
+            ..stopped(Some(StopReason::Interrupted))
+        };
+        assert!(!left.is_clean());
+    }
+
+    #[test]
+    fn the_summary_shows_the_reasons_word() {
+        let json = |why| {
+            serde_json::to_value(Summary {
+                stopped: Some(why),
+                ..Summary::default()
+            })
+            .unwrap()["stopped"]
+                .clone()
+        };
+        assert_eq!(json(StopReason::Interrupted), "interrupted");
+        assert_eq!(
+            json(StopReason::Failure("tenant gone".into())),
+            "tenant gone"
+        );
+    }
 }

@@ -6,7 +6,8 @@
 use super::ctx::Ctx;
 use super::feed::Job;
 use super::pool::Lease;
-use crate::task_db::{AlertRow, Outcome};
+use super::summary::StopReason;
+use crate::task_store::{AlertRow, Outcome};
 use anyhow::Result;
 use cto_runtime::bindings::api::{self, Task, TaskState};
 use cto_runtime::instance::Failure;
@@ -60,7 +61,7 @@ impl Ctx {
             Some(answer) => answer,
             None => self.fresh(&mut lease, job).await?,
         };
-        let unsent = lease.session.instance.unsent_streak() > 0;
+        let unsent = lease.session.unsent_streak() > 0;
         self.pool.give(lease);
         self.record(job, answer, unsent)?;
         self.flush_calls()
@@ -201,7 +202,7 @@ impl Ctx {
             } else {
                 "fix it and run again (alerts not done are picked up again)"
             };
-            self.stop(format!("{f}; {next}"));
+            self.stop(StopReason::Failure(format!("{f}; {next}")));
         }
         Ok(())
     }

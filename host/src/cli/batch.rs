@@ -2,7 +2,7 @@
 
 use super::{print_json, PluginArg};
 use crate::batch::{self, input::Source, pool::Pool, progress, select, RunOptions};
-use crate::task_db::TaskDb;
+use crate::task_store::TaskDb;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use cto_runtime::runtime::Runtime;
@@ -102,7 +102,7 @@ pub async fn run(runtime: Runtime, args: &RunArgs) -> Result<ExitCode> {
         unreachable_wait: Duration::from_secs(args.unreachable_wait),
         config_path: Some(args.config.clone()),
     };
-    let redactor = crate::report::Redactor::new(cfg.secrets.clone());
+    let redactor = cto_runtime::redact::Redactor::new(cfg.secrets.clone());
     let summary = batch::run(runtime, cfg, opts).await?;
     eprint!("{}", redactor.text(&progress::table(&summary)));
     let clean = summary.is_clean();
@@ -116,7 +116,7 @@ pub async fn sync_store(
     store_path: &Path,
 ) -> Result<ExitCode> {
     let cfg = super::load_config(&runtime, config_path).await?;
-    let redactor = crate::report::Redactor::new(cfg.secrets.clone());
+    let redactor = cto_runtime::redact::Redactor::new(cfg.secrets.clone());
     let store = TaskDb::open_existing(store_path)?;
     let pool = Pool::new(runtime, cfg);
     let r = batch::sync_store(&store, &pool).await?;

@@ -4,11 +4,11 @@
 use crate::alert::{self, ParsedAlert};
 use crate::config;
 use crate::render;
-use crate::report::Redactor;
 use crate::tasks::state_name;
 use anyhow::{Context, Result};
 use cto_runtime::bindings::api::Task;
 use cto_runtime::instance::Failure;
+use cto_runtime::redact::Redactor;
 use cto_runtime::runtime::Runtime;
 use cto_runtime::session::PluginConfig;
 use cto_runtime::session::PluginSession;
@@ -70,7 +70,7 @@ fn confirm(cfg: &PluginConfig, yes: bool) -> Result<()> {
         sample_alerts().len()
     );
     if !std::io::stdin().is_terminal() {
-        return Err(crate::report::input(format!(
+        return Err(cto_runtime::input(format!(
             "{what}: pass --yes to go ahead (there is no terminal to ask on; nothing was sent), or run `cto-host demo` without --config for the simulated tenant"
         )));
     }
@@ -82,7 +82,7 @@ fn confirm(cfg: &PluginConfig, yes: bool) -> Result<()> {
         .context("cannot read the answer from the terminal")?;
     match answer.trim().to_ascii_lowercase().as_str() {
         "y" | "yes" => Ok(()),
-        _ => Err(crate::report::input(format!(
+        _ => Err(cto_runtime::input(format!(
             "nothing was created in {tenant}: the demo was not confirmed (answer y, or pass --yes)"
         ))),
     }
@@ -163,6 +163,27 @@ async fn demo(
     cfg: &PluginConfig,
     sim: Option<&ivanti_sim::Sim>,
 ) -> Result<(), Failure> {
+    introduce(rt, cfg, sim);
+    step(1, "validate the configuration");
+    let mut session = PluginSession::open(rt, cfg).await?;
+    let info = session.info().await?;
+    for s in &info.steps {
+        session.validate_step(&s.name, &cfg.steps).await?;
+        println!("   step {:<8} ok (offline checks)", s.name);
+    }
+    session.check().await?;
+    println!("   tenant   ok (logged in, employee record found)");
+    show_fields(&mut session).await?;
+    let mut rows = create_and_note(&mut session).await?;
+    if let Some(sim) = sim {
+        work_in_ivanti(sim, &rows);
+    }
+    sync_rows(&mut session, &mut rows).await?;
+    show_table(&mut session, &rows, sim).await
+}
+
+/// What runs where: the component and the tenant.
+fn introduce(rt: &Runtime, cfg: &PluginConfig, sim: Option<&ivanti_sim::Sim>) {
     println!("cto-host demo: the Ivanti plugin component in the wasmtime sandbox");
     println!(
         "component: {} ({} KiB, {} in {:.1} ms)",
@@ -182,17 +203,9 @@ async fn demo(
         ),
         None => println!("tenant: {}", cfg.tenant_url.as_deref().unwrap_or("(none)")),
     }
+}
 
-    step(1, "validate the configuration");
-    let mut session = PluginSession::open(rt, cfg).await?;
-    let info = session.instance.info().await?;
-    for s in &info.steps {
-        session.instance.validate_step(&s.name, &cfg.steps).await?;
-        println!("   step {:<8} ok (offline checks)", s.name);
-    }
-    session.check().await?;
-    println!("   tenant   ok (logged in, employee record found)");
-
+async fn show_fields(session: &mut PluginSession) -> Result<(), Failure> {
     step(2, "read the incident fields for mapping ($metadata)");
     let fields = session.fields().await?;
     let updatable = fields.iter().filter(|f| f.updatable).count();
@@ -217,12 +230,16 @@ async fn demo(
             .unwrap_or_default();
         println!("   - {:<18} {}{}", f.name, f.value_type, max);
     }
+    Ok(())
+}
 
+/// Steps 3 and 4: an incident per sample alert, then a note for a recurrence.
+async fn create_and_note(session: &mut PluginSession) -> Result<Vec<Row>, Failure> {
     step(
         3,
         "create incidents from 13 alerts, one of each supported alert type",
     );
-    let defaults = session.instance.defaults().await?;
+    let defaults = session.defaults().await?;
     let queue = session.first_queue().await?;
     let alerts = sample_alerts();
     let mut rows = Vec::new();
@@ -257,43 +274,47 @@ async fn demo(
         rows[0].task.id.split('|').next().unwrap_or(""),
         rendered.values[0].1
     );
+    Ok(rows)
+}
 
-    if let Some(sim) = sim {
-        step(5, "analysts work the incidents in Ivanti");
-        let changes: &[(usize, Option<&str>, Option<&str>)] = &[
-            (1, Some("Active"), Some("Jacob.Clerk")),
-            (2, Some("Waiting for Customer"), Some("Jacob.Clerk")),
-            (3, Some("Waiting for 3rd Party"), Some("Admin")),
-            (4, Some("Resolved"), Some("Admin")),
-            (5, Some("Closed"), Some("Admin")),
-            (6, Some("Cancelled"), None),
-            (7, None, None),
-        ];
-        for (i, status, owner) in changes {
-            let number: u64 = rows[*i]
-                .task
-                .id
-                .split('|')
-                .next()
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0);
-            match status {
-                Some(s) => {
-                    sim.set_status(number, s);
-                    sim.set_owner(number, *owner);
-                    println!(
-                        "   incident {number}: status {s}{}",
-                        owner.map(|o| format!(", owner {o}")).unwrap_or_default()
-                    );
-                }
-                None => {
-                    sim.delete_incident(number);
-                    println!("   incident {number}: deleted");
-                }
+/// Step 5, on the simulated tenant only: states change on the Ivanti side.
+fn work_in_ivanti(sim: &ivanti_sim::Sim, rows: &[Row]) {
+    step(5, "analysts work the incidents in Ivanti");
+    let changes: &[(usize, Option<&str>, Option<&str>)] = &[
+        (1, Some("Active"), Some("Jacob.Clerk")),
+        (2, Some("Waiting for Customer"), Some("Jacob.Clerk")),
+        (3, Some("Waiting for 3rd Party"), Some("Admin")),
+        (4, Some("Resolved"), Some("Admin")),
+        (5, Some("Closed"), Some("Admin")),
+        (6, Some("Cancelled"), None),
+        (7, None, None),
+    ];
+    for (i, status, owner) in changes {
+        let number: u64 = rows[*i]
+            .task
+            .id
+            .split('|')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        match status {
+            Some(s) => {
+                sim.set_status(number, s);
+                sim.set_owner(number, *owner);
+                println!(
+                    "   incident {number}: status {s}{}",
+                    owner.map(|o| format!(", owner {o}")).unwrap_or_default()
+                );
+            }
+            None => {
+                sim.delete_incident(number);
+                println!("   incident {number}: deleted");
             }
         }
     }
+}
 
+async fn sync_rows(session: &mut PluginSession, rows: &mut [Row]) -> Result<(), Failure> {
     step(6, "sync states back (one batched query)");
     let before = session.calls_made().await?;
     let synced = session
@@ -308,10 +329,17 @@ async fn demo(
         rows.len(),
         sync_calls
     );
+    Ok(())
+}
 
+async fn show_table(
+    session: &mut PluginSession,
+    rows: &[Row],
+    sim: Option<&ivanti_sim::Sim>,
+) -> Result<(), Failure> {
     step(7, "incidents and their states");
     println!("   incident  alert type               Ivanti status          CE state     owner        notes");
-    for r in &rows {
+    for r in rows {
         println!(
             "   {:<9} {:<24} {:<22} {:<12} {:<12} {}",
             r.task.id.split('|').next().unwrap_or(""),

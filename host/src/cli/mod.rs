@@ -5,9 +5,9 @@ mod batch;
 pub mod demo;
 mod oneshot;
 
-use crate::report::InputError;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use cto_runtime::runtime::{Runtime, RuntimeOptions};
+use cto_runtime::InputError;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -174,13 +174,13 @@ impl PluginArg {
     pub fn load(&self, global: &Global) -> anyhow::Result<Runtime> {
         let path = self.path();
         if !path.exists() {
-            return Err(crate::report::input(format!(
+            return Err(cto_runtime::input(format!(
                 "the plugin component {} does not exist: give --plugin FILE (a .wasm component)",
                 path.display()
             )));
         }
         Runtime::load(&path, global.runtime_options())
-            .map_err(|e| crate::report::input(format!("{e:#}")))
+            .map_err(|e| cto_runtime::input(format!("{e:#}")))
     }
 }
 
@@ -288,7 +288,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store: Some(store),
             ..
         } => batch::sync_store(plugin.load(g)?, config, store).await,
-        Command::Sync { .. } => Err(crate::report::input(
+        Command::Sync { .. } => Err(cto_runtime::input(
             "sync needs --tasks FILE or --store FILE",
         )),
         Command::Run(args) => batch::run(args.plugin.load(g)?, args).await,
@@ -299,7 +299,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             yes,
         } => demo::run(&plugin.load(g)?, config.as_deref(), *yes).await,
         #[cfg(not(feature = "demo"))]
-        Command::Demo { .. } => Err(crate::report::input(
+        Command::Demo { .. } => Err(cto_runtime::input(
             "`cto-host demo` needs the `demo` feature (on by default): build with `cargo build -p cto-host --features demo`",
         )),
     }

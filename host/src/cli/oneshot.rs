@@ -4,11 +4,11 @@ use super::print_json;
 use crate::alert;
 use crate::queue;
 use crate::render;
-use crate::report::Redactor;
 use crate::tasks;
 use anyhow::Result;
 use cto_runtime::bindings::api::Task;
 use cto_runtime::instance::Failure;
+use cto_runtime::redact::Redactor;
 use cto_runtime::runtime::Runtime;
 use cto_runtime::session::PluginConfig;
 use cto_runtime::session::PluginSession;
@@ -146,7 +146,7 @@ async fn session_and_queue(
         Err(f) => return Ok(Err(f)),
     };
     let plugin_side = async {
-        let defaults = s.instance.defaults().await?;
+        let defaults = s.defaults().await?;
         let name = s.first_queue().await?;
         Ok::<_, Failure>((defaults, name))
     }

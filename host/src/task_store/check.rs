@@ -4,8 +4,8 @@
 //! program's database, a store of a newer host). Only `run` creates a
 //! store; nothing that is not a task store is ever changed.
 
-use crate::report::input;
 use anyhow::Result;
+use cto_runtime::input;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 

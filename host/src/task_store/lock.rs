@@ -6,8 +6,8 @@
 //! `cto-host sync --store` does not take it: it creates nothing and may
 //! run beside a `--follow` run.
 
-use crate::report::input;
 use anyhow::Result;
+use cto_runtime::input;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};

@@ -19,14 +19,22 @@ pub enum Outcome {
     },
 }
 
+// The stored words, one place for both directions (written by `as_str`,
+// read by `from_columns`): a word spelled twice could drift apart.
+const CREATING: &str = "creating";
+const CREATED: &str = "created";
+const UPDATING: &str = "updating";
+const UPDATED: &str = "updated";
+const FAILED: &str = "failed";
+
 impl Outcome {
     pub fn as_str(&self) -> &'static str {
         match self {
-            Outcome::Creating => "creating",
-            Outcome::Created => "created",
-            Outcome::Updating => "updating",
-            Outcome::Updated => "updated",
-            Outcome::Failed { .. } => "failed",
+            Outcome::Creating => CREATING,
+            Outcome::Created => CREATED,
+            Outcome::Updating => UPDATING,
+            Outcome::Updated => UPDATED,
+            Outcome::Failed { .. } => FAILED,
         }
     }
 
@@ -40,18 +48,18 @@ impl Outcome {
     /// guessing could create a duplicate incident or skip an alert.
     pub fn from_columns(outcome: &str, reason: Option<String>) -> Result<Outcome, String> {
         Ok(match outcome {
-            "creating" => Outcome::Creating,
-            "created" => Outcome::Created,
-            "updating" => Outcome::Updating,
-            "updated" => Outcome::Updated,
+            CREATING => Outcome::Creating,
+            CREATED => Outcome::Created,
+            UPDATING => Outcome::Updating,
+            UPDATED => Outcome::Updated,
             // Every host wrote a reason with `failed`; a row without one
             // still reads, as nothing a run decides depends on it.
-            "failed" => Outcome::Failed {
+            FAILED => Outcome::Failed {
                 reason: reason.unwrap_or_default(),
             },
             other => {
                 return Err(format!(
-                    "the outcome '{other}', which this cto-host does not know (it writes creating, created, updating, updated and failed)"
+                    "the outcome '{other}', which this cto-host does not know (it writes {CREATING}, {CREATED}, {UPDATING}, {UPDATED} and {FAILED})"
                 ))
             }
         })

@@ -3,14 +3,16 @@
 //! change is committed before anything depends on it, so a run killed
 //! at any moment resumes where it stood.
 
-use crate::store_check::{self, Kind, APPLICATION_ID, SCHEMA_VERSION};
 use crate::tasks::{state_by_name, state_name};
 use anyhow::Result;
+use check::{Kind, APPLICATION_ID, SCHEMA_VERSION};
 use cto_runtime::bindings::api::{Task, TaskState};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::Mutex;
 
+pub mod check;
+pub mod lock;
 mod outcome;
 pub use outcome::Outcome;
 
@@ -94,14 +96,14 @@ impl TaskDb {
     /// store of an earlier host. Anything that is not a task store is
     /// refused before a byte of it is written.
     pub fn open(path: &Path) -> Result<TaskDb> {
-        let kind = store_check::inspect(path)?;
+        let kind = check::inspect(path)?;
         Self::open_kind(path, kind)
     }
 
     /// Opens a store that must exist already (`sync --store`).
     pub fn open_existing(path: &Path) -> Result<TaskDb> {
-        match store_check::inspect(path)? {
-            Kind::Missing | Kind::Empty => Err(crate::report::input(format!(
+        match check::inspect(path)? {
+            Kind::Missing | Kind::Empty => Err(cto_runtime::input(format!(
                 "there is no task store at {}: give the --store of an earlier `cto-host run` (only run creates one)",
                 path.display()
             ))),
@@ -111,7 +113,7 @@ impl TaskDb {
 
     fn open_kind(path: &Path, kind: Kind) -> Result<TaskDb> {
         let explain = |e: rusqlite::Error| {
-            store_check::explain(path, &e).unwrap_or_else(|| {
+            check::explain(path, &e).unwrap_or_else(|| {
                 anyhow::Error::new(e)
                     .context(format!("cannot use the task store {}", path.display()))
             })
@@ -122,7 +124,7 @@ impl TaskDb {
         // SQLite opens a file it may not write read-only without a word;
         // the first write would then fail mid-run.
         if conn.is_readonly(rusqlite::MAIN_DB).map_err(explain)? {
-            return Err(crate::report::input(format!(
+            return Err(cto_runtime::input(format!(
                 "the task store {} cannot be written (it is read-only for this user): check the permissions of the file and of its folder",
                 path.display()
             )));
@@ -159,7 +161,7 @@ impl TaskDb {
             return Ok(None);
         };
         let outcome = Outcome::from_columns(&outcome, reason).map_err(|e| {
-            crate::report::input(format!(
+            cto_runtime::input(format!(
                 "the task store's row for alert {alert_id} has {e}: give a store written by this cto-host"
             ))
         })?;
@@ -230,8 +232,8 @@ impl TaskDb {
 
     fn apply(conn: &Connection, task: &Task, t: i64) -> Result<()> {
         conn.execute(
-            "UPDATE tasks SET state = ?2, status = CASE WHEN ?2 = 'deleted' THEN status ELSE ?3 END, assignee = ?4, link = COALESCE(?5, link), updated_at = ?6, open = ?7, last_error = NULL WHERE task_id = ?1",
-            params![task.id, state_name(task.state), task.status, task.assignee, task.link, t, is_open(task.state)],
+            "UPDATE tasks SET state = ?2, status = CASE WHEN ?2 = ?8 THEN status ELSE ?3 END, assignee = ?4, link = COALESCE(?5, link), updated_at = ?6, open = ?7, last_error = NULL WHERE task_id = ?1",
+            params![task.id, state_name(task.state), task.status, task.assignee, task.link, t, is_open(task.state), state_name(TaskState::Deleted)],
         )?;
         Ok(())
     }
@@ -407,7 +409,17 @@ mod tests {
         }
         let s = TaskDb::open(&path).unwrap();
         assert_eq!(s.calls_last_day().unwrap(), 5);
-        assert_eq!(s.outcomes().unwrap(), vec![("failed".to_string(), 1)]);
+        assert_eq!(
+            s.outcomes().unwrap(),
+            vec![(
+                Outcome::Failed {
+                    reason: String::new()
+                }
+                .as_str()
+                .to_string(),
+                1
+            )]
+        );
         assert_eq!(
             s.alert("a2").unwrap().unwrap().outcome,
             Outcome::Failed {
@@ -444,7 +456,7 @@ mod tests {
         .unwrap();
         let e = TaskDb::open(&path).err().expect("refused");
         assert!(format!("{e:#}").contains("not a task store"), "{e:#}");
-        assert!(e.downcast_ref::<crate::report::InputError>().is_some());
+        assert!(e.downcast_ref::<cto_runtime::InputError>().is_some());
     }
 
     fn bytes(p: &Path) -> Vec<u8> {
@@ -484,19 +496,19 @@ mod tests {
             );
             c.execute_batch(&v1).unwrap();
             c.execute(
-                "INSERT INTO alerts (alert_id, dedup_key, outcome, attempts, updated_at) VALUES ('a', 'k', 'created', 1, 0)",
-                [],
+                "INSERT INTO alerts (alert_id, dedup_key, outcome, attempts, updated_at) VALUES ('a', 'k', ?1, 1, 0)",
+                [Outcome::Created],
             )
             .unwrap();
         }
-        assert_eq!(store_check::inspect(&path).unwrap(), Kind::Unversioned);
+        assert_eq!(check::inspect(&path).unwrap(), Kind::Unversioned);
         let s = TaskDb::open(&path).unwrap();
         assert_eq!(s.alert("a").unwrap().unwrap().outcome, Outcome::Created);
         assert!(!s.rejection_recorded("k1").unwrap());
         s.record_rejection("k1").unwrap();
         assert!(s.rejection_recorded("k1").unwrap());
         drop(s);
-        assert_eq!(store_check::inspect(&path).unwrap(), Kind::Current);
+        assert_eq!(check::inspect(&path).unwrap(), Kind::Current);
     }
 
     #[test]
@@ -511,6 +523,6 @@ mod tests {
         assert!(!missing.exists(), "nothing created");
         let e = TaskDb::open(dir.path()).err().expect("refused");
         assert!(format!("{e:#}").contains("is a directory"));
-        assert!(e.downcast_ref::<crate::report::InputError>().is_some());
+        assert!(e.downcast_ref::<cto_runtime::InputError>().is_some());
     }
 }
