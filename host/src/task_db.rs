@@ -4,7 +4,6 @@
 //! at any moment resumes where it stood.
 
 use crate::store_check::{self, Kind, APPLICATION_ID, SCHEMA_VERSION};
-use crate::tasks::{state_by_name, state_name};
 use anyhow::Result;
 use cto_runtime::bindings::api::{Task, TaskState};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -80,7 +79,7 @@ fn task_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTask> {
     Ok(StoredTask {
         task: Task {
             id: row.get(0)?,
-            state: state_by_name(&state).unwrap_or(TaskState::Other),
+            state: TaskState::read(&state).unwrap_or(TaskState::Other),
             status: row.get(2)?,
             assignee: row.get(3)?,
             link: row.get(4)?,
@@ -204,7 +203,7 @@ impl TaskDb {
             "INSERT INTO tasks (task_id, alert_id, dedup_key, state, status, assignee, link, created_at, updated_at, open)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)
              ON CONFLICT(task_id) DO UPDATE SET state = ?4, status = ?5, assignee = ?6, link = ?7, updated_at = ?8, open = ?9",
-            params![task.id, alert_id, key, state_name(task.state), task.status, task.assignee, task.link, t, is_open(task.state)],
+            params![task.id, alert_id, key, task.state.name(), task.status, task.assignee, task.link, t, is_open(task.state)],
         )?;
         tx.execute(
             "UPDATE alerts SET outcome = ?4, task_id = ?2, updated_at = ?3 WHERE alert_id = ?1",
@@ -231,7 +230,7 @@ impl TaskDb {
     fn apply(conn: &Connection, task: &Task, t: i64) -> Result<()> {
         conn.execute(
             "UPDATE tasks SET state = ?2, status = CASE WHEN ?2 = 'deleted' THEN status ELSE ?3 END, assignee = ?4, link = COALESCE(?5, link), updated_at = ?6, open = ?7, last_error = NULL WHERE task_id = ?1",
-            params![task.id, state_name(task.state), task.status, task.assignee, task.link, t, is_open(task.state)],
+            params![task.id, task.state.name(), task.status, task.assignee, task.link, t, is_open(task.state)],
         )?;
         Ok(())
     }
@@ -240,7 +239,7 @@ impl TaskDb {
     pub fn close(&self, task_id: &str, state: TaskState) -> Result<()> {
         self.conn().execute(
             "UPDATE tasks SET state = ?2, open = 0, updated_at = ?3 WHERE task_id = ?1",
-            params![task_id, state_name(state), now()],
+            params![task_id, state.name(), now()],
         )?;
         Ok(())
     }

@@ -5,7 +5,6 @@ use crate::alert::{self, ParsedAlert};
 use crate::config;
 use crate::render;
 use crate::report::Redactor;
-use crate::tasks::state_name;
 use anyhow::{Context, Result};
 use cto_runtime::bindings::api::Task;
 use cto_runtime::instance::Failure;
@@ -278,7 +277,7 @@ async fn demo(
             } else {
                 &r.task.status
             },
-            state_name(r.task.state),
+            r.task.state.name(),
             r.task.assignee.as_deref().unwrap_or("-"),
             r.notes
         );
