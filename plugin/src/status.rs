@@ -19,24 +19,20 @@ pub const TABLE: &[(&str, TaskState)] = &[
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StatusOverrides(pub Vec<(String, TaskState)>);
 
-/// The state names an override may use.
-pub fn state_by_name(name: &str) -> Option<TaskState> {
-    Some(
-        match name
-            .trim()
-            .to_ascii_lowercase()
-            .replace(['_', ' '], "-")
-            .as_str()
-        {
-            "new" => TaskState::New,
-            "in-progress" => TaskState::InProgress,
-            "on-hold" => TaskState::OnHold,
-            "closed" => TaskState::Closed,
-            "deleted" => TaskState::Deleted,
-            "other" => TaskState::Other,
-            _ => return None,
-        },
-    )
+/// The contract's states; override names are read by its one rule
+/// (`In_Progress`, ` on hold `: see `cto_contract::TaskState::read`).
+impl From<cto_contract::TaskState> for TaskState {
+    fn from(s: cto_contract::TaskState) -> Self {
+        use cto_contract::TaskState as S;
+        match s {
+            S::New => TaskState::New,
+            S::InProgress => TaskState::InProgress,
+            S::OnHold => TaskState::OnHold,
+            S::Closed => TaskState::Closed,
+            S::Deleted => TaskState::Deleted,
+            S::Other => TaskState::Other,
+        }
+    }
 }
 
 /// Parses `Status=state` pairs separated by commas, semicolons or lines,
@@ -51,13 +47,16 @@ pub fn parse_overrides(text: &str) -> Result<StatusOverrides, String> {
         let (status, state) = pair.split_once('=').ok_or_else(|| {
             format!("Status mapping entries are written Status=state (e.g. Resolved=closed); '{pair}' has no '='")
         })?;
-        let state = state_by_name(state).ok_or_else(|| {
-            format!("Status mapping '{pair}': the state must be one of new, in-progress, on-hold, closed, deleted, other")
+        let state = cto_contract::TaskState::read(state).ok_or_else(|| {
+            format!(
+                "Status mapping '{pair}': the state must be one of {}",
+                cto_contract::TaskState::NAMES
+            )
         })?;
         if status.trim().is_empty() {
             return Err(format!("Status mapping '{pair}' names no Ivanti status"));
         }
-        out.push((status.trim().to_owned(), state));
+        out.push((status.trim().to_owned(), state.into()));
     }
     Ok(StatusOverrides(out))
 }

@@ -6,7 +6,7 @@ use crate::bindings::api::{self, Alert, Configuration, FieldValue, Task};
 use crate::bindings::TicketPlugin;
 use crate::runtime::EPOCH_TICK;
 use crate::state::HostState;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Duration;
 use wasmtime::component::ResourceAny;
 use wasmtime::{Store, Trap};
@@ -22,107 +22,40 @@ pub enum Failure {
 
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.describe().message)
+        f.write_str(&self.contract().message())
     }
 }
 
 impl Failure {
+    /// The failure as cto-contract words it: every sentence, JSON object
+    /// and failure reason is made from this one reading.
+    pub fn contract(&self) -> cto_contract::Failure {
+        match self {
+            Failure::Plugin(e) => e.into(),
+            Failure::Sandbox(m) => cto_contract::Failure::Sandbox(m.clone()),
+        }
+    }
+
     /// JSON's `kind`, and what batch failure reasons start with.
     pub fn kind(&self) -> &'static str {
-        self.describe().kind
+        self.contract().kind()
     }
 
     /// What a batch run counts its failures by: the kind, and for a
     /// rejection its status and code (each needs a different fix).
     pub fn reason(&self) -> String {
-        match self {
-            Failure::Plugin(api::Error::Rejected(r)) => format!(
-                "{} {}{}",
-                self.kind(),
-                r.status,
-                r.code
-                    .as_deref()
-                    .map(|c| format!(" {c}"))
-                    .unwrap_or_default()
-            ),
-            _ => self.kind().to_owned(),
-        }
+        self.contract().reason()
     }
 
     /// `{"kind": ..., <the kind's own fields>, "message": ...}`.
     pub fn to_json(&self) -> Value {
-        let d = self.describe();
-        let mut object = serde_json::Map::new();
-        object.insert("kind".into(), json!(d.kind));
-        object.extend(d.fields.into_iter().map(|(k, v)| (k.to_owned(), v)));
-        object.insert("message".into(), json!(d.message));
-        Value::Object(object)
-    }
-
-    fn describe(&self) -> Described {
-        match self {
-            Failure::Plugin(e) => describe(e),
-            Failure::Sandbox(m) => Described {
-                kind: "sandbox",
-                message: m.clone(),
-                fields: vec![],
-            },
-        }
-    }
-}
-
-/// A failure as users see it: every sentence, JSON object and failure
-/// reason is made from this one reading of the variant.
-struct Described {
-    kind: &'static str,
-    message: String,
-    /// Shown in JSON between `kind` and `message`.
-    fields: Vec<(&'static str, Value)>,
-}
-
-fn describe(e: &api::Error) -> Described {
-    use api::Error as E;
-    let problem = |p: &api::FieldProblem| vec![("step", json!(p.step)), ("field", json!(p.field))];
-    let (kind, message, fields) = match e {
-        E::InvalidConfiguration(p) => (
-            "invalid-configuration",
-            format!(
-                "invalid configuration: {}.{}: {}",
-                p.step, p.field, p.message
-            ),
-            problem(p),
-        ),
-        E::InvalidInput(p) => (
-            "invalid-input",
-            format!("invalid input: {}.{}: {}", p.step, p.field, p.message),
-            problem(p),
-        ),
-        E::Unauthorized(m) => ("unauthorized", format!("unauthorized: {m}"), vec![]),
-        E::Forbidden(m) => ("forbidden", format!("forbidden: {m}"), vec![]),
-        E::NotFound(m) => ("not-found", format!("not found: {m}"), vec![]),
-        E::RateLimited(r) => (
-            "rate-limited",
-            format!("rate limited: {}", r.message),
-            vec![("retry_after_seconds", json!(r.retry_after_seconds))],
-        ),
-        E::Rejected(r) => (
-            "rejected",
-            format!("rejected: {}", r.message),
-            vec![("status", json!(r.status)), ("code", json!(r.code))],
-        ),
-        E::Transport(m) => ("transport", format!("transport: {m}"), vec![]),
-        E::BadResponse(m) => ("bad-response", format!("bad response: {m}"), vec![]),
-    };
-    Described {
-        kind,
-        message,
-        fields,
+        self.contract().to_json()
     }
 }
 
 /// The sentence for a plugin's typed error: its kind, then its message.
 pub fn plugin_error_message(e: &api::Error) -> String {
-    describe(e).message
+    cto_contract::Failure::from(e).message()
 }
 
 pub struct PluginInstance {

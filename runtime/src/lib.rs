@@ -7,6 +7,7 @@
 
 pub mod bindings;
 pub mod cache;
+pub mod contract;
 pub mod instance;
 pub mod limits;
 pub mod outbound;

@@ -123,28 +123,15 @@ async fn hostile<T: std::fmt::Debug>(
         Err(Failure::Sandbox(m)) => panic!("{case}: the sandbox had to stop the plugin: {m}"),
         Ok(v) => panic!("{case}: the hostile answer was accepted: {v:?}"),
     };
-    let text = cto_runtime::instance::plugin_error_message(&error);
+    let failure = Failure::Plugin(error.clone()).contract();
+    let text = failure.message();
     eprintln!(
         "[hostile] {case}: {} in {:.0} ms: {}",
-        variant(&error),
+        failure.kind(),
         elapsed.as_secs_f64() * 1e3,
         text.chars().take(300).collect::<String>()
     );
     (error, elapsed)
-}
-
-fn variant(e: &Error) -> &'static str {
-    match e {
-        Error::InvalidConfiguration(_) => "invalid-configuration",
-        Error::InvalidInput(_) => "invalid-input",
-        Error::Unauthorized(_) => "unauthorized",
-        Error::Forbidden(_) => "forbidden",
-        Error::NotFound(_) => "not-found",
-        Error::RateLimited(_) => "rate-limited",
-        Error::Rejected(_) => "rejected",
-        Error::Transport(_) => "transport",
-        Error::BadResponse(_) => "bad-response",
-    }
 }
 
 fn bad_response(case: &str, e: &Error, says: &str) {

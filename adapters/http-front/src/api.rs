@@ -9,8 +9,9 @@ use serde_json::{json, Value};
 
 use crate::wit::{
     self, Alert, ConfigField, Configuration, Error, FieldKind, MappingField, PluginInfo, Session,
-    StepValues, Task, TaskState, Written,
+    StepValues, Task, Written,
 };
+use cto_contract::Failure;
 
 /// Largest request body read (the front answers 413 past it).
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -68,26 +69,10 @@ pub fn error_status(e: &Error) -> u16 {
     }
 }
 
-/// `{"error": {"kind": ..., ...}}`, and `Retry-After` on a 429 that says.
+/// `{"ok": false, "error": {"kind": ..., ...}}` as cto-host writes it, and
+/// `Retry-After` on a 429 that says.
 pub fn http_error(e: &Error) -> Answer {
-    let body = match e {
-        Error::InvalidConfiguration(p) | Error::InvalidInput(p) => json!({
-            "kind": if matches!(e, Error::InvalidInput(_)) { "invalid-input" } else { "invalid-configuration" },
-            "step": p.step, "field": p.field, "message": p.message,
-        }),
-        Error::Unauthorized(m) => json!({"kind": "unauthorized", "message": m}),
-        Error::Forbidden(m) => json!({"kind": "forbidden", "message": m}),
-        Error::NotFound(m) => json!({"kind": "not-found", "message": m}),
-        Error::RateLimited(r) => json!({
-            "kind": "rate-limited", "retry_after_seconds": r.retry_after_seconds, "message": r.message,
-        }),
-        Error::Rejected(r) => json!({
-            "kind": "rejected", "status": r.status, "code": r.code, "message": r.message,
-        }),
-        Error::Transport(m) => json!({"kind": "transport", "message": m}),
-        Error::BadResponse(m) => json!({"kind": "bad-response", "message": m}),
-    };
-    let answer = Answer::json(error_status(e), &json!({ "error": body }));
+    let answer = Answer::json(error_status(e), &failed(&e.into()));
     match e {
         Error::RateLimited(wit::RateLimit {
             retry_after_seconds: Some(s),
@@ -95,6 +80,11 @@ pub fn http_error(e: &Error) -> Answer {
         }) => answer.header("retry-after", s.to_string()),
         _ => answer,
     }
+}
+
+/// The failure JSON of cto-contract, the same as cto-host's.
+fn failed(f: &Failure) -> Value {
+    cto_contract::failure::envelope(f.to_json())
 }
 
 // ---------------------------------------------------------------------------
@@ -361,34 +351,8 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
 // ---------------------------------------------------------------------------
 // Contract values to and from JSON.
 
-fn state_name(s: TaskState) -> &'static str {
-    match s {
-        TaskState::New => "new",
-        TaskState::InProgress => "in-progress",
-        TaskState::OnHold => "on-hold",
-        TaskState::Closed => "closed",
-        TaskState::Deleted => "deleted",
-        TaskState::Other => "other",
-    }
-}
-
-fn state_of(s: &str) -> Option<TaskState> {
-    Some(match s.replace('_', "-").as_str() {
-        "new" => TaskState::New,
-        "in-progress" => TaskState::InProgress,
-        "on-hold" => TaskState::OnHold,
-        "closed" => TaskState::Closed,
-        "deleted" => TaskState::Deleted,
-        "other" => TaskState::Other,
-        _ => return None,
-    })
-}
-
 pub fn task_json(t: &Task) -> Value {
-    json!({
-        "id": t.id, "state": state_name(t.state), "status": t.status,
-        "assignee": t.assignee, "link": t.link,
-    })
+    cto_contract::Task::from(t).to_json()
 }
 
 /// The answer of `/create` and `/update`: the task's fields, and beside them
@@ -404,123 +368,41 @@ pub fn written_json(w: &Written) -> Value {
     v
 }
 
-/// A task: `{"id", "state", "status", "assignee", "link"}`, or its id alone.
-/// The `warnings` of a `/create` or `/update` answer are ignored, so that
+/// A task: `{"id", "state", "status", "assignee", "link"}`, or its id alone,
+/// by cto-contract's task rules; a key besides those is refused. The
+/// `warnings` of a `/create` or `/update` answer are ignored, so that
 /// answer can be given back as it is.
 pub fn task_of(v: &Value, field: &str) -> Result<Task, Error> {
-    let bad = |m: &str| input_problem("task", field, m.to_string());
-    if let Value::String(id) = v {
-        return Ok(Task {
-            id: id.clone(),
-            state: TaskState::New,
-            status: String::new(),
-            assignee: None,
-            link: None,
-        });
+    let bad = |m: String| input_problem("task", field, m);
+    if let Some(k) = v.as_object().and_then(cto_contract::task::unknown_key) {
+        return Err(bad(format!("unknown task field '{k}'")));
     }
-    let o = v
-        .as_object()
-        .ok_or_else(|| bad("a task is an object {\"id\", \"state\", \"status\", ...} or an id"))?;
-    for k in o.keys() {
-        if !["id", "state", "status", "assignee", "link", "warnings"].contains(&k.as_str()) {
-            return Err(bad(&format!("unknown task field '{k}'")));
-        }
-    }
-    let text = |k: &str| -> Result<Option<String>, Error> {
-        match o.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(bad(&format!("task field '{k}' must be text"))),
-        }
-    };
-    let id = text("id")?.ok_or_else(|| bad("a task needs an \"id\""))?;
-    let state = match text("state")? {
-        None => TaskState::New,
-        Some(s) => state_of(&s).ok_or_else(|| {
-            bad("state is one of new, in-progress, on-hold, closed, deleted, other")
-        })?,
-    };
-    Ok(Task {
-        id,
-        state,
-        status: text("status")?.unwrap_or_default(),
-        assignee: text("assignee")?,
-        link: text("link")?,
-    })
+    cto_contract::Task::from_json(v)
+        .map(Task::from)
+        .map_err(|e| bad(e.message))
 }
 
-/// An alert in Cloud Exchange's shape `{"id", "alertName", "alertType",
-/// "app", "appCategory", "user", "type", "timestamp", "rawData"}` (snake
-/// case accepted too). Without `rawData`, the alert itself is its raw data.
+/// An alert by cto-contract's alert rules, as cto-host reads it: Cloud
+/// Exchange's shape `{"id", "alertName", "alertType", "app", "appCategory",
+/// "user", "type", "timestamp", "rawData"}` or a raw Netskope alert (`_id`,
+/// `alert_name`, ...). The front is stricter on two points: in Cloud
+/// Exchange's shape a key outside the accepted spellings is refused (a
+/// typo would otherwise vanish), and `timestamp` must be given.
 pub fn alert_of(v: &Value) -> Result<Alert, Error> {
-    let bad = |f: &str, m: &str| input_problem("alert", f, m.to_string());
-    let o = v
-        .as_object()
-        .ok_or_else(|| bad("", "the alert is a JSON object"))?;
-    const KEYS: [(&str, &str); 9] = [
-        ("id", "_id"),
-        ("alertName", "alert_name"),
-        ("alertType", "alert_type"),
-        ("app", "app"),
-        ("appCategory", "app_category"),
-        ("user", "user"),
-        ("type", "type"),
-        ("timestamp", "timestamp"),
-        ("rawData", "raw_data"),
-    ];
-    for k in o.keys() {
-        if !KEYS.iter().any(|(a, b)| a == k || b == k) && k != "appcategory" {
-            return Err(bad(k, &format!("unknown alert field '{k}'")));
+    use cto_contract::alert;
+    let bad = |f: &str, m: String| input_problem("alert", f, m);
+    if let Some(o) = v.as_object() {
+        if let Some(k) = alert::unknown_key(o) {
+            return Err(bad(k, format!("unknown alert field '{k}'")));
+        }
+        if matches!(alert::get(o, "timestamp"), None | Some(Value::Null)) {
+            let m = "the alert needs a \"timestamp\" (seconds since 1970 or an RFC 3339 time)";
+            return Err(bad("timestamp", m.into()));
         }
     }
-    let get = |i: usize| {
-        o.get(KEYS[i].0).or_else(|| o.get(KEYS[i].1)).or_else(|| {
-            if i == 4 {
-                o.get("appcategory")
-            } else {
-                None
-            }
-        })
-    };
-    let text = |i: usize| -> Result<String, Error> {
-        match get(i) {
-            None | Some(Value::Null) => Ok(String::new()),
-            Some(Value::String(s)) => Ok(s.clone()),
-            Some(Value::Number(n)) => Ok(n.to_string()),
-            Some(_) => Err(bad(KEYS[i].0, "must be text")),
-        }
-    };
-    let id = text(0)?;
-    if id.is_empty() {
-        return Err(bad("id", "an alert needs an \"id\""));
-    }
-    let timestamp = match get(7) {
-        Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
-        _ => None,
-    }
-    .ok_or_else(|| {
-        bad(
-            "timestamp",
-            "the alert needs a \"timestamp\" in seconds since 1970",
-        )
-    })?;
-    let raw_data = match get(8) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => v.to_string(),
-        Some(other) => other.to_string(),
-    };
-    Ok(Alert {
-        id,
-        alert_name: text(1)?,
-        alert_type: text(2)?,
-        app: text(3)?,
-        app_category: text(4)?,
-        user: text(5)?,
-        type_: text(6)?,
-        timestamp,
-        raw_data,
-    })
+    cto_contract::AlertDoc::from_json(v)
+        .map(|doc| doc.alert.into())
+        .map_err(|e| bad(e.field, e.message))
 }
 
 /// Rendered values: `[["Subject", "..."], ...]`, or `{"Subject": "..."}`.
@@ -634,14 +516,14 @@ pub fn handle(method: &str, path: &str, body: &[u8]) -> Answer {
         "/sync",
     ];
     if !known.contains(&path) {
-        return Answer::json(
-            404,
-            &json!({"error": {"kind": "not-found", "message": format!("no route; the routes are GET /info and POST {}", known[1..].join(", "))}}),
-        );
+        let routes = known[1..].join(", ");
+        let m = format!("no route; the routes are GET /info and POST {routes}");
+        return Answer::json(404, &failed(&Failure::NotFound(m)));
     }
     let want = if path == "/info" { "GET" } else { "POST" };
     if method != want {
-        return Answer::json(405, &json!({"error": {"kind": "method-not-allowed", "message": format!("{path} takes {want}")}}))
+        let m = format!("{path} takes {want}");
+        return Answer::json(405, &failed(&Failure::MethodNotAllowed(m)))
             .header("allow", want.to_string());
     }
     let info = wit::info();
@@ -830,7 +712,10 @@ mod tests {
             message: "m".into(),
         }));
         assert_eq!(r.status, 502);
-        assert!(r.body.contains("ISM_5000"));
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(body["ok"], false, "cto-host's failure JSON");
+        assert_eq!(body["error"]["code"], "ISM_5000");
+        assert_eq!(body["error"]["message"], "rejected: m");
     }
 
     #[test]
@@ -902,12 +787,21 @@ mod tests {
         assert_eq!(a.raw_data, r#"{"severity":"high"}"#);
         assert!(alert_of(&json!({"id": "a1"})).is_err());
         assert!(alert_of(&json!({"id": "a1", "timestamp": 1, "bogus": 1})).is_err());
+        let n = alert_of(&json!({"_id": "n1", "alert_name": "N", "appcategory": "C",
+            "timestamp": "2024-04-05T07:06:51Z", "md5": "x"}))
+        .unwrap();
+        assert_eq!((n.id.as_str(), n.app_category.as_str()), ("n1", "C"));
+        assert_eq!(n.timestamp, 1_712_300_811);
+        assert!(n.raw_data.contains(r#""md5":"x""#), "{}", n.raw_data);
+        let t = task_of(&json!({"id": "1|R", "state": "In_Progress"}), "task").unwrap();
+        assert_eq!(t.state, wit::TaskState::InProgress);
+        assert!(task_of(&json!({"id": "1|R", "owner": "x"}), "task").is_err());
         let t = task_of(
             &json!({"id": "1|R", "state": "in-progress", "status": "Active"}),
             "task",
         )
         .unwrap();
-        assert_eq!(t.state, TaskState::InProgress);
+        assert_eq!(t.state, wit::TaskState::InProgress);
         assert_eq!(task_json(&t)["state"], "in-progress");
         assert_eq!(task_of(&json!("2|S"), "tasks").unwrap().id, "2|S");
         let written = Written {

@@ -34,11 +34,17 @@ impl Guest for Front {
 
 fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, Answer> {
     let fail = |status: u16, m: &str| {
+        let problem = cto_contract::FieldProblem {
+            step: "request".into(),
+            field: "body".into(),
+            message: m.into(),
+        };
+        let error = cto_contract::Failure::InvalidInput(problem).to_json();
         Answer {
-        status,
-        headers: Vec::new(),
-        body: serde_json::json!({"error": {"kind": "invalid-input", "step": "request", "field": "body", "message": m}}).to_string(),
-    }
+            status,
+            headers: Vec::new(),
+            body: cto_contract::failure::envelope(error).to_string(),
+        }
     };
     let Ok(body) = request.consume() else {
         return Ok(Vec::new());

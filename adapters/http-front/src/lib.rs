@@ -20,6 +20,7 @@ wit_bindgen::generate!({
 pub use netskope::ticketing::ticket_orchestrator as wit;
 
 pub mod api;
+mod convert;
 
 #[cfg(target_arch = "wasm32")]
 mod handler;

@@ -4,7 +4,6 @@
 use crate::alert::{self, ParsedAlert};
 use crate::config;
 use crate::render;
-use crate::tasks::state_name;
 use anyhow::{Context, Result};
 use cto_runtime::bindings::api::Task;
 use cto_runtime::instance::Failure;
@@ -349,7 +348,7 @@ async fn show_table(
             } else {
                 &r.task.status
             },
-            state_name(r.task.state),
+            r.task.state.name(),
             r.task.assignee.as_deref().unwrap_or("-"),
             r.notes
         );

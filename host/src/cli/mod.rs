@@ -249,9 +249,13 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let input = e.downcast_ref::<InputError>().is_some();
             eprintln!("error: {e:#}");
-            print_json(
-                &serde_json::json!({"ok": false, "error": {"kind": if input { "input" } else { "host" }, "message": format!("{e:#}")}}),
-            );
+            let message = format!("{e:#}");
+            let failure = if input {
+                cto_contract::Failure::Input(message)
+            } else {
+                cto_contract::Failure::Host(message)
+            };
+            print_json(&cto_contract::failure::envelope(failure.to_json()));
             ExitCode::from(if input { 2 } else { 1 })
         }
     }

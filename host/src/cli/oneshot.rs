@@ -21,7 +21,7 @@ use std::process::ExitCode;
 pub fn fail(redactor: &Redactor, f: &Failure) -> ExitCode {
     let error = redactor.value(f.to_json());
     eprintln!("error: {}", redactor.text(&f.to_string()));
-    print_json(&json!({"ok": false, "error": error}));
+    print_json(&cto_contract::failure::envelope(error));
     let bad_input = matches!(
         f,
         Failure::Plugin(

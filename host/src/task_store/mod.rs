@@ -3,7 +3,6 @@
 //! change is committed before anything depends on it, so a run killed
 //! at any moment resumes where it stood.
 
-use crate::tasks::{state_by_name, state_name};
 use anyhow::Result;
 use check::{Kind, APPLICATION_ID, SCHEMA_VERSION};
 use cto_runtime::bindings::api::{Task, TaskState};
@@ -82,7 +81,7 @@ fn task_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTask> {
     Ok(StoredTask {
         task: Task {
             id: row.get(0)?,
-            state: state_by_name(&state).unwrap_or(TaskState::Other),
+            state: TaskState::read(&state).unwrap_or(TaskState::Other),
             status: row.get(2)?,
             assignee: row.get(3)?,
             link: row.get(4)?,
@@ -206,7 +205,7 @@ impl TaskDb {
             "INSERT INTO tasks (task_id, alert_id, dedup_key, state, status, assignee, link, created_at, updated_at, open)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)
              ON CONFLICT(task_id) DO UPDATE SET state = ?4, status = ?5, assignee = ?6, link = ?7, updated_at = ?8, open = ?9",
-            params![task.id, alert_id, key, state_name(task.state), task.status, task.assignee, task.link, t, is_open(task.state)],
+            params![task.id, alert_id, key, task.state.name(), task.status, task.assignee, task.link, t, is_open(task.state)],
         )?;
         tx.execute(
             "UPDATE alerts SET outcome = ?4, task_id = ?2, updated_at = ?3 WHERE alert_id = ?1",
@@ -233,7 +232,7 @@ impl TaskDb {
     fn apply(conn: &Connection, task: &Task, t: i64) -> Result<()> {
         conn.execute(
             "UPDATE tasks SET state = ?2, status = CASE WHEN ?2 = ?8 THEN status ELSE ?3 END, assignee = ?4, link = COALESCE(?5, link), updated_at = ?6, open = ?7, last_error = NULL WHERE task_id = ?1",
-            params![task.id, state_name(task.state), task.status, task.assignee, task.link, t, is_open(task.state), state_name(TaskState::Deleted)],
+            params![task.id, task.state.name(), task.status, task.assignee, task.link, t, is_open(task.state), TaskState::Deleted.name()],
         )?;
         Ok(())
     }
@@ -242,7 +241,7 @@ impl TaskDb {
     pub fn close(&self, task_id: &str, state: TaskState) -> Result<()> {
         self.conn().execute(
             "UPDATE tasks SET state = ?2, open = 0, updated_at = ?3 WHERE task_id = ?1",
-            params![task_id, state_name(state), now()],
+            params![task_id, state.name(), now()],
         )?;
         Ok(())
     }
