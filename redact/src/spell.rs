@@ -90,10 +90,18 @@ fn matches(
         Unit::Char(c) => char_ends(*c, text, pos, &mut ends),
         Unit::Space => space_run_ends(text, pos, &mut ends),
     }
-    ends.sort_unstable_by(|a, b| b.cmp(a));
-    ends.dedup();
+    // Longest first: a spelling that holds a shorter one is taken whole.
     ends.into_iter()
         .find_map(|e| matches(rest, text, e, budget, accept))
+}
+
+/// Adds `e` to `ends`, kept longest first and without repeats (a sort
+/// would cost the component more code than this).
+fn push(ends: &mut Vec<usize>, e: usize) {
+    let i = ends.partition_point(|x| *x > e);
+    if ends.get(i) != Some(&e) {
+        ends.insert(i, e);
+    }
 }
 
 /// Backslashes at `pos`: escaping noise that may precede any spelling.
@@ -111,19 +119,19 @@ fn char_ends(c: char, text: &[u8], pos: usize, ends: &mut Vec<usize>) {
     for j in 0..=backslashes(text, pos) {
         let p = pos + j;
         if text[p..].starts_with(raw) {
-            ends.push(p + raw.len());
+            push(ends, p + raw.len());
         }
         if let Some(e) = percent(text, p, raw) {
-            ends.push(e);
+            push(ends, e);
         }
         if let Some((cp, e)) = entity(text, p) {
             if cp == c {
-                ends.push(e);
+                push(ends, e);
             }
         }
         if j > 0 {
             if let Some(e) = json_escape(c, text, p) {
-                ends.push(e);
+                push(ends, e);
             }
         }
     }
@@ -162,7 +170,7 @@ fn space_run_ends(text: &[u8], pos: usize, ends: &mut Vec<usize>) {
         space_ends(text, p, &mut next);
         for e in next {
             if !ends.contains(&e) {
-                ends.push(e);
+                push(ends, e);
                 frontier.push(e);
             }
         }
@@ -174,29 +182,29 @@ fn space_ends(text: &[u8], pos: usize, ends: &mut Vec<usize>) {
         let p = pos + j;
         let rest = &text[p..];
         if let Some(c) = first_char(rest).filter(|c| c.is_whitespace()) {
-            ends.push(p + c.len_utf8());
+            push(ends, p + c.len_utf8());
         }
         if j == 0 && rest.first() == Some(&b'+') {
-            ends.push(p + 1);
+            push(ends, p + 1);
         }
         if j > 0 && matches!(rest.first(), Some(b'n' | b'r' | b't' | b'f')) {
-            ends.push(p + 1);
+            push(ends, p + 1);
         }
         if j > 0 {
             if let Some((cp, e)) = json_unicode(text, p) {
                 if char::from_u32(cp).is_some_and(char::is_whitespace) {
-                    ends.push(e);
+                    push(ends, e);
                 }
             }
         }
         if let Some((c, e)) = percent_char(text, p) {
             if c.is_whitespace() {
-                ends.push(e);
+                push(ends, e);
             }
         }
         if let Some((cp, e)) = entity(text, p) {
             if cp.is_whitespace() {
-                ends.push(e);
+                push(ends, e);
             }
         }
     }
@@ -307,7 +315,7 @@ fn word_at(text: &[u8], pos: usize) -> bool {
             _ => first_char(&text[pos.min(text.len())..]),
         }
     };
-    decoded.is_some_and(char::is_alphanumeric)
+    decoded.is_some_and(is_word)
 }
 
 /// Whether the text just before `pos` ends a word, in the same spellings;
@@ -318,18 +326,18 @@ fn word_before(text: &[u8], pos: usize) -> bool {
         return (1..=4)
             .filter_map(|n| pos.checked_sub(3 * n))
             .filter_map(|start| percent_char(text, start))
-            .any(|(c, e)| e == pos && c.is_alphanumeric());
+            .any(|(c, e)| e == pos && is_word(c));
     }
     if pos >= 6 && head[pos - 6] == b'\\' {
         if let Some((cp, _)) = json_unicode(text, pos - 5) {
-            return char::from_u32(cp).is_some_and(char::is_alphanumeric);
+            return char::from_u32(cp).is_some_and(is_word);
         }
     }
     if head.last() == Some(&b';') {
         let from = pos.saturating_sub(12);
         if let Some(amp) = head[from..].iter().rposition(|b| *b == b'&') {
             if let Some((c, _)) = entity(text, from + amp).filter(|(_, e)| *e == pos) {
-                return c.is_alphanumeric();
+                return is_word(c);
             }
         }
     }
@@ -343,5 +351,12 @@ fn word_before(text: &[u8], pos: usize) -> bool {
     std::str::from_utf8(&head[start..])
         .ok()
         .and_then(|s| s.chars().next_back())
-        .is_some_and(char::is_alphanumeric)
+        .is_some_and(is_word)
+}
+
+/// A letter or digit. Outside ASCII, any character but whitespace counts:
+/// Unicode's letter tables would cost the component kilobytes, and counting
+/// a symbol as a letter only leaves a short secret beside it unredacted.
+fn is_word(c: char) -> bool {
+    c.is_ascii_alphanumeric() || !c.is_ascii() && !c.is_whitespace()
 }
