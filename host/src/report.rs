@@ -4,5 +4,3 @@
 //! (`kind`, `Display`, `to_json`), so every command words it alike.
 
 pub use cto_runtime::{input, InputError};
-
-pub use cto_runtime::redact::Redactor;

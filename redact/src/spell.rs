@@ -358,5 +358,5 @@ fn word_before(text: &[u8], pos: usize) -> bool {
 /// Unicode's letter tables would cost the component kilobytes, and counting
 /// a symbol as a letter only leaves a short secret beside it unredacted.
 fn is_word(c: char) -> bool {
-    c.is_ascii_alphanumeric() || !c.is_ascii() && !c.is_whitespace()
+    c.is_ascii_alphanumeric() || (!c.is_ascii() && !c.is_whitespace())
 }

@@ -10,7 +10,6 @@ pub mod cache;
 pub mod instance;
 pub mod limits;
 pub mod outbound;
-pub mod redact;
 pub mod runtime;
 pub mod session;
 pub mod state;

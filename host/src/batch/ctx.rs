@@ -9,7 +9,7 @@ use super::signals::Stopper;
 use super::summary::Counters;
 use super::RunOptions;
 use crate::queue::Queue;
-use crate::report::Redactor;
+use cto_redact::Redactor;
 use crate::task_db::TaskDb;
 use anyhow::Result;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -84,7 +84,7 @@ impl Ctx {
     /// Stops taking new work; what was admitted still runs (the quota
     /// guard reserved calls for it).
     pub(super) fn stop_feeding(&self, why: String) {
-        let why = self.redactor.text(&why);
+        let why = self.redactor.redact_str(&why).into_owned();
         let mut s = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
         if s.is_none() {
             eprintln!("stopping: {why}");
@@ -134,7 +134,7 @@ impl Ctx {
         why: &str,
         text: &str,
     ) -> Result<()> {
-        let text = self.redactor.text(text);
+        let text = self.redactor.redact_str(text);
         let key = input::line_key(stream, line, &text);
         rejected.write_once(&self.store, &key, line, why, &text)?;
         self.counters.rejected.fetch_add(1, Ordering::Relaxed);

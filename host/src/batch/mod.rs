@@ -24,7 +24,7 @@ pub mod summary;
 mod unit;
 
 use crate::queue::{self, Queue};
-use crate::report::Redactor;
+use cto_redact::Redactor;
 use crate::store_lock::StoreLock;
 use crate::task_db::TaskDb;
 use anyhow::Result;

@@ -4,7 +4,7 @@
 use crate::alert::{self, ParsedAlert};
 use crate::config;
 use crate::render;
-use crate::report::Redactor;
+use cto_redact::Redactor;
 use crate::tasks::state_name;
 use anyhow::{Context, Result};
 use cto_runtime::bindings::api::Task;
