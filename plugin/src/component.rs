@@ -41,8 +41,8 @@ struct Session(RefCell<Client<WasiHttp, WasiClock>>);
 
 impl GuestSession for Session {
     fn open(config: Configuration) -> Result<crate::wit::Session, Error> {
-        let config = crate::config::parse(&config)
-            .map_err(|e| redacted(e, &config_redactor(&config)))?;
+        let config =
+            crate::config::parse(&config).map_err(|e| redacted(e, &config_redactor(&config)))?;
         Ok(crate::wit::Session::new(Session(RefCell::new(
             Client::new(config, WasiHttp, WasiClock),
         ))))
@@ -94,7 +94,9 @@ impl GuestSession for Session {
 
     fn sync(&self, tasks: Vec<Task>) -> Result<Vec<Task>, Error> {
         let mut client = self.0.borrow_mut();
-        client.sync(&tasks).map_err(|e| redacted(e, &client.redactor))
+        client
+            .sync(&tasks)
+            .map_err(|e| redacted(e, &client.redactor))
     }
 
     fn calls_made(&self) -> u64 {

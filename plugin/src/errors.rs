@@ -586,10 +586,16 @@ mod tests {
     fn a_secret_the_excerpt_would_cut_is_redacted_before() {
         let r = redactor(["hunter two@x!"]);
         for echo in ["hunter\\ttwo@x!", "hunter\\n two&#64;x&#33;"] {
-            let body = format!(r#"{{"message":["{}Invalid password '{echo}'"]}}"#, "x".repeat(135));
+            let body = format!(
+                r#"{{"message":["{}Invalid password '{echo}'"]}}"#,
+                "x".repeat(135)
+            );
             let e = classify(Action::Login, 400, &redact_body(&r, body.as_bytes()), None);
             let text = format!("{:?}", redacted(e, &r));
-            assert!(!text.contains("hunt") && text.contains("[redac"), "{echo}: {text}");
+            assert!(
+                !text.contains("hunt") && text.contains("[redac"),
+                "{echo}: {text}"
+            );
         }
     }
 

@@ -341,7 +341,9 @@ fn word_before(text: &[u8], pos: usize) -> bool {
             }
         }
     }
-    if pos >= 2 && head[pos - 2] == b'\\' && matches!(head[pos - 1], b'n' | b'r' | b't' | b'b' | b'f')
+    if pos >= 2
+        && head[pos - 2] == b'\\'
+        && matches!(head[pos - 1], b'n' | b'r' | b't' | b'b' | b'f')
     {
         return false;
     }

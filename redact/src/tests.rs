@@ -87,7 +87,10 @@ fn a_password_outside_the_bmp_echoed_as_escapes_is_redacted() {
         r#"{"d":"{\"m\":\"smile\\ud83d\\ude00please\"}"}"#,
     ] {
         let out = r.redact_str(echo);
-        assert!(!out.contains("smile") && out.contains(MARKER), "{echo}: {out}");
+        assert!(
+            !out.contains("smile") && out.contains(MARKER),
+            "{echo}: {out}"
+        );
     }
     // A lone high surrogate is not the character.
     let lone = r#"smile\ud83dplease"#;
@@ -99,13 +102,19 @@ fn basic_and_rest_api_key_headers_are_redacted() {
     let pw = "Netskope#2024!";
     let r = Redactor::new([pw]);
     for user in ["u", "ab", "admin", "jacob.clerk"] {
-        let header = format!("Authorization: Basic {}", base64(format!("{user}:{pw}").as_bytes()));
+        let header = format!(
+            "Authorization: Basic {}",
+            base64(format!("{user}:{pw}").as_bytes())
+        );
         let out = r.redact_str(&header);
         assert!(out.contains(MARKER), "{user}: {out}");
         // What is left is the base64 of the user and `:` (and the padding).
         let left = out.rsplit(' ').next().unwrap();
         let user_chars = (user.len() + 1).div_ceil(3) * 4;
-        let kept = left.strip_suffix(MARKER).or(left.strip_suffix("[redacted]=")).or(left.strip_suffix("[redacted]=="));
+        let kept = left
+            .strip_suffix(MARKER)
+            .or(left.strip_suffix("[redacted]="))
+            .or(left.strip_suffix("[redacted]=="));
         assert!(kept.is_some_and(|k| k.len() <= user_chars), "{user}: {out}");
     }
     let key = Redactor::new(["9F1D4C2B7A"]);
@@ -127,8 +136,16 @@ fn short_secrets_are_redacted_only_as_whole_tokens() {
     assert_eq!(r.redact_str("b"), "[redacted]");
     assert_eq!(r.redact_str("untrue, trueish"), "untrue, trueish");
     assert_eq!(r.redact_str("pw=true;"), "pw=[redacted];");
-    assert_eq!(r.redact_str("x%41true"), "x%41true", "an encoded letter glues");
-    assert_eq!(r.redact_str("pw\\ntrue"), "pw\\n[redacted]", "an escape does not");
+    assert_eq!(
+        r.redact_str("x%41true"),
+        "x%41true",
+        "an encoded letter glues"
+    );
+    assert_eq!(
+        r.redact_str("pw\\ntrue"),
+        "pw\\n[redacted]",
+        "an escape does not"
+    );
     // Values, not serialized JSON: the document keeps its structure.
     let mut v = json!({"valid": true, "password": "true", "m": "bad-response b"});
     r.redact_json(&mut v);
@@ -143,8 +160,16 @@ fn ordinary_text_is_left_alone_and_borrowed() {
     let r = Redactor::new(["s3cr3t", "pass word"]);
     let t = "invalid password: s3cr3 t, s 3cr3t, %73%33cr, \\\\\\ &amp; &#; %zz \u{e9}";
     assert!(matches!(r.redact_str(t), Cow::Borrowed(_)));
-    assert_eq!(r.redact_str("password"), "password", "whitespace is not optional");
-    assert_eq!(r.redact_str("x\\\\s3cr3t\\"), "x[redacted]\\", "escaping noise goes with it");
+    assert_eq!(
+        r.redact_str("password"),
+        "password",
+        "whitespace is not optional"
+    );
+    assert_eq!(
+        r.redact_str("x\\\\s3cr3t\\"),
+        "x[redacted]\\",
+        "escaping noise goes with it"
+    );
     assert_eq!(Redactor::default().redact_str(t), t);
 }
 
@@ -175,11 +200,16 @@ fn json_values_and_keys_are_redacted_in_place() {
 fn learned_secrets_are_redacted_and_only_the_newest_kept() {
     let mut r = Redactor::default();
     r.learn("2RGH742EKKELQ7LA1BDQUGBUTOEAG9G1");
-    assert_eq!(r.redact_str("key 2RGH742EKKELQ7LA1BDQUGBUTOEAG9G1."), "key [redacted].");
+    assert_eq!(
+        r.redact_str("key 2RGH742EKKELQ7LA1BDQUGBUTOEAG9G1."),
+        "key [redacted]."
+    );
     for i in 0..MAX_LEARNED {
         r.learn(&format!("session-key-{i:04}"));
     }
-    assert!(r.redact_str("2RGH742EKKELQ7LA1BDQUGBUTOEAG9G1").contains("2RGH"));
+    assert!(r
+        .redact_str("2RGH742EKKELQ7LA1BDQUGBUTOEAG9G1")
+        .contains("2RGH"));
     r.add_secret("pinned-secret");
     assert_eq!(r.redact_str("pinned-secret"), MARKER);
 }
@@ -209,23 +239,49 @@ fn internal_fields_are_redacted_in_every_nesting() {
     ];
     for case in cases {
         let out = r.redact_str(case);
-        assert!(!out.contains("S3CR3T") && out.contains(MARKER), "{case} -> {out}");
+        assert!(
+            !out.contains("S3CR3T") && out.contains(MARKER),
+            "{case} -> {out}"
+        );
     }
     let keep = r#"{"RecId":"C9DF0BC0489447FEAC558BA55AEF17B9","message":["Invalid key"],"LoginIdName":"x","SessionId":null}"#;
     assert_eq!(r.redact_str(keep), keep);
-    assert_eq!(r.redact_str("the SessionId was refused"), "the SessionId was refused");
+    assert_eq!(
+        r.redact_str("the SessionId was refused"),
+        "the SessionId was refused"
+    );
 }
 
 #[test]
 fn secret_keys_are_recognised() {
     for k in [
-        "password", "PASSWORD", "api_key", "rest_api_key", "key", "secret", "token",
-        "client_secret", "clientSecret", "restApiKey", "apiKey", "access-token", "password2",
-        "passphrase", "webhook_key",
+        "password",
+        "PASSWORD",
+        "api_key",
+        "rest_api_key",
+        "key",
+        "secret",
+        "token",
+        "client_secret",
+        "clientSecret",
+        "restApiKey",
+        "apiKey",
+        "access-token",
+        "password2",
+        "passphrase",
+        "webhook_key",
     ] {
         assert!(is_secret_key(k), "{k}");
     }
-    for k in ["username", "tenant_url", "role", "keyword", "monkey", "retry_wait_seconds", "sync_batch_size"] {
+    for k in [
+        "username",
+        "tenant_url",
+        "role",
+        "keyword",
+        "monkey",
+        "retry_wait_seconds",
+        "sync_batch_size",
+    ] {
         assert!(!is_secret_key(k), "{k}");
     }
 }
@@ -241,5 +297,9 @@ fn storms_of_escapes_and_spaces_stay_fast() {
     ] {
         assert_eq!(r.redact_str(&t), t);
     }
-    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }

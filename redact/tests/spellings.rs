@@ -119,9 +119,7 @@ fn long_secret() -> impl Strategy<Value = String> {
 fn short_secret() -> impl Strategy<Value = String> {
     proptest::collection::vec(any::<char>(), 1..6)
         .prop_map(|cs| cs.into_iter().collect::<String>())
-        .prop_filter("no outer whitespace", |s| {
-            !s.is_empty() && s.trim() == s
-        })
+        .prop_filter("no outer whitespace", |s| !s.is_empty() && s.trim() == s)
 }
 
 proptest! {
@@ -188,7 +186,11 @@ fn base64(bytes: &[u8]) -> String {
             .enumerate()
             .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
         for i in 0..4 {
-            out.push(if i <= chunk.len() { A[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+            out.push(if i <= chunk.len() {
+                A[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
         }
     }
     out

@@ -269,13 +269,25 @@ fn redact_a_password_outside_the_bmp_echoed_as_ascii_escapes_reaches_no_output()
     let mut doc = basic(&sim, json!({"retry_wait_seconds": 0}));
     doc["params"]["password"] = json!(PASSWORD);
     let config = write(dir.path(), "config.json", &doc.to_string());
-    let alerts = write(dir.path(), "a.jsonl", &lines((0..2).map(|i| format!("e{i}"))));
+    let alerts = write(
+        dir.path(),
+        "a.jsonl",
+        &lines((0..2).map(|i| format!("e{i}"))),
+    );
     let store = dir.path().join("store.db").display().to_string();
     let alert = write(dir.path(), "alert.json", &alert_line("one", "Rule", "u"));
-    let run = ["run", "--config", &config, "--alerts", &alerts, "--store", &store];
-    let create = ["--log", "debug", "create", "--config", &config, "--alert", &alert];
+    let run = [
+        "run", "--config", &config, "--alerts", &alerts, "--store", &store,
+    ];
+    let create = [
+        "--log", "debug", "create", "--config", &config, "--alert", &alert,
+    ];
     let mut outputs = Vec::new();
-    for args in [&run[..], &create[..], &["validate", "--config", &config][..]] {
+    for args in [
+        &run[..],
+        &create[..],
+        &["validate", "--config", &config][..],
+    ] {
         let o = finish(host().args(args).spawn().unwrap());
         assert!(
             o.all().contains("Invalid password"),
@@ -288,13 +300,30 @@ fn redact_a_password_outside_the_bmp_echoed_as_ascii_escapes_reaches_no_output()
     assert!(sim.calls().login >= 3, "{:?}", sim.calls());
     outputs.push(("store".into(), sqlite_dump(Path::new(&store))));
     // Every spelling of the password or of its emoji a tenant or a log may give.
-    let spellings = ["smile", "hunter", "😀", "ud83d", "ude00", "&#128512;", "&#x1f600;", "%F0%9F"];
+    let spellings = [
+        "smile",
+        "hunter",
+        "😀",
+        "ud83d",
+        "ude00",
+        "&#128512;",
+        "&#x1f600;",
+        "%F0%9F",
+    ];
     let leaks: Vec<String> = outputs
         .iter()
-        .filter(|(_, text)| spellings.iter().any(|s| text.to_lowercase().contains(&s.to_lowercase())))
+        .filter(|(_, text)| {
+            spellings
+                .iter()
+                .any(|s| text.to_lowercase().contains(&s.to_lowercase()))
+        })
         .map(|(what, text)| format!("{what}:\n{text}"))
         .collect();
-    assert!(leaks.is_empty(), "the password leaked:\n{}", leaks.join("\n---\n"));
+    assert!(
+        leaks.is_empty(),
+        "the password leaked:\n{}",
+        leaks.join("\n---\n")
+    );
     assert!(
         outputs.iter().any(|(_, text)| text.contains("[redacted]")),
         "the echo was redacted, not dropped: {outputs:?}"

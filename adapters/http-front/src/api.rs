@@ -3,9 +3,9 @@
 
 use std::fmt;
 
+use cto_redact::Redactor;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
-use cto_redact::Redactor;
 use serde_json::{json, Value};
 
 use crate::wit::{
@@ -605,7 +605,7 @@ pub fn handle(method: &str, path: &str, body: &[u8]) -> Answer {
         Err(e) => return http_error(&e),
     };
     let secrets = secrets(&info, &config);
-    let mut answer = match call(path, &info, &req, &config) {
+    let answer = match call(path, &info, &req, &config) {
         Ok((v, calls)) => {
             let a = Answer::json(200, &v);
             match calls {
@@ -840,7 +840,10 @@ mod tests {
     fn short_secrets_leave_the_json_and_other_words_whole() {
         let r = Redactor::new(["true", "b"]);
         let a = redacted(
-            Answer::json(200, &json!({"valid": true, "kind": "bad-response", "m": "true"})),
+            Answer::json(
+                200,
+                &json!({"valid": true, "kind": "bad-response", "m": "true"}),
+            ),
             &r,
         );
         assert_eq!(

@@ -24,10 +24,10 @@ pub mod summary;
 mod unit;
 
 use crate::queue::{self, Queue};
-use cto_redact::Redactor;
 use crate::store_lock::StoreLock;
 use crate::task_db::TaskDb;
 use anyhow::Result;
+use cto_redact::Redactor;
 use cto_runtime::instance::Failure;
 use cto_runtime::runtime::Runtime;
 use cto_runtime::session::PluginConfig;

@@ -4,9 +4,9 @@
 use crate::alert::{self, ParsedAlert};
 use crate::config;
 use crate::render;
-use cto_redact::Redactor;
 use crate::tasks::state_name;
 use anyhow::{Context, Result};
+use cto_redact::Redactor;
 use cto_runtime::bindings::api::Task;
 use cto_runtime::instance::Failure;
 use cto_runtime::runtime::Runtime;
