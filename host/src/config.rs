@@ -170,7 +170,8 @@ pub fn parse(origin: &str, text: &str) -> Result<PluginConfig> {
                 tenant_step = Some(step.clone());
                 loaded.tenant_url = Some(text.clone());
             }
-            if is_secret_key(&key) {
+            // Keys whose values are secrets even when written inline.
+            if cto_redact::is_secret_key(&key) {
                 check_secret(origin, &at, &text)?;
                 loaded.secrets.push(text.clone());
             }
@@ -179,14 +180,6 @@ pub fn parse(origin: &str, text: &str) -> Result<PluginConfig> {
         loaded.steps.push(StepValues { step, values: out });
     }
     Ok(loaded)
-}
-
-/// Keys whose values are secrets even when written inline.
-pub fn is_secret_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    ["password", "secret", "token", "api_key", "apikey", "key"]
-        .iter()
-        .any(|s| k == *s || k.ends_with(&format!("_{s}")))
 }
 
 pub fn load(path: &Path) -> Result<PluginConfig> {

@@ -18,6 +18,7 @@ use crate::transport::{Method, Request, Response, Transport, TransportError};
 use crate::typing::{Schema, UNTYPED};
 use crate::wire::{self, Page, Record, Rows, Scalar};
 use crate::wit::{Error, FieldValue, Rejection, Task, TaskState, Warning};
+use cto_redact::Redactor;
 
 /// Longest a create may take with its lookups and re-posts: under the
 /// host's default call deadline (600 s), so a give-up is the plugin's own,
@@ -69,15 +70,18 @@ pub struct Client<T: Transport, C: Clock> {
     sync_batch: u32,
     /// What the last create or update changed on the way (cut values).
     warnings: Vec<Warning>,
+    /// Hides credentials, session keys and internal fields from errors.
+    pub redactor: Redactor,
 }
 
 impl<T: Transport, C: Clock> Client<T, C> {
     pub fn new(config: Config, transport: T, clock: C) -> Self {
-        match &config.credentials {
-            Credentials::Basic { password, .. } => crate::redact::pin(password),
-            Credentials::ApiKey(key) => crate::redact::pin(key),
-        }
+        let redactor = errors::redactor([match &config.credentials {
+            Credentials::Basic { password, .. } => password.as_str(),
+            Credentials::ApiKey(key) => key.as_str(),
+        }]);
         Client {
+            redactor,
             sync_batch: config.batch_size,
             config,
             transport,
@@ -142,9 +146,14 @@ impl<T: Transport, C: Clock> Client<T, C> {
             body: body.map(<[u8]>::to_vec),
             timeout_secs: self.timeout(method, path),
         };
-        let answer = self.transport.send(&request);
+        let mut answer = self.transport.send(&request);
         if !matches!(answer, Err(TransportError::NotSent(_))) {
             self.calls += 1;
+        }
+        if let Ok(r) = answer.as_mut() {
+            if !(200..300).contains(&r.status) {
+                r.body = errors::redact_body(&self.redactor, &r.body);
+            }
         }
         answer
     }
@@ -181,7 +190,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
                             "Ivanti's answer to {} could not be read ({why}; not quoted, as it may hold a session key): check that the tenant URL points at Ivanti Neurons for ITSM",
                             action.text()
                         )))?;
-                    crate::redact::session_key(header.trim_start_matches("Bearer "));
+                    errors::learn_session_key(&mut self.redactor, &header);
                     self.authorization = Some(header.clone());
                     return Ok(header);
                 }

@@ -1,7 +1,7 @@
 //! The component's exports: thin glue from the contract to the modules.
 
 use crate::client::Client;
-use crate::redact;
+use crate::errors::{config_redactor, redacted};
 use crate::wasi_http::{WasiClock, WasiHttp};
 use crate::wit::{
     Alert, ConfigField, Configuration, DefaultMappings, Error, FieldValue, Guest, GuestSession,
@@ -19,11 +19,13 @@ impl Guest for Component {
     }
 
     fn step_fields(step: String, config: Configuration) -> Result<Vec<ConfigField>, Error> {
-        crate::schema::step_fields(&step, &config).map_err(redact::error)
+        crate::schema::step_fields(&step, &config)
+            .map_err(|e| redacted(e, &config_redactor(&config)))
     }
 
     fn validate_step(step: String, config: Configuration) -> Result<(), Error> {
-        crate::schema::validate_step(&step, &config).map_err(redact::error)
+        crate::schema::validate_step(&step, &config)
+            .map_err(|e| redacted(e, &config_redactor(&config)))
     }
 
     fn defaults() -> DefaultMappings {
@@ -39,18 +41,21 @@ struct Session(RefCell<Client<WasiHttp, WasiClock>>);
 
 impl GuestSession for Session {
     fn open(config: Configuration) -> Result<crate::wit::Session, Error> {
-        let config = crate::config::parse(&config).map_err(redact::error)?;
+        let config =
+            crate::config::parse(&config).map_err(|e| redacted(e, &config_redactor(&config)))?;
         Ok(crate::wit::Session::new(Session(RefCell::new(
             Client::new(config, WasiHttp, WasiClock),
         ))))
     }
 
     fn check(&self) -> Result<(), Error> {
-        self.0.borrow_mut().check().map_err(redact::error)
+        let mut client = self.0.borrow_mut();
+        client.check().map_err(|e| redacted(e, &client.redactor))
     }
 
     fn fields(&self) -> Result<Vec<MappingField>, Error> {
-        self.0.borrow_mut().fields().map_err(redact::error)
+        let mut client = self.0.borrow_mut();
+        client.fields().map_err(|e| redacted(e, &client.redactor))
     }
 
     fn create(
@@ -60,7 +65,9 @@ impl GuestSession for Session {
         _queue: String,
     ) -> Result<Written, Error> {
         let mut client = self.0.borrow_mut();
-        let task = client.create(&alert.id, &values).map_err(redact::error)?;
+        let task = client
+            .create(&alert.id, &values)
+            .map_err(|e| redacted(e, &client.redactor))?;
         Ok(Written {
             task,
             warnings: client.take_warnings(),
@@ -68,15 +75,17 @@ impl GuestSession for Session {
     }
 
     fn find_created(&self, alert: Alert, values: Vec<FieldValue>) -> Result<Option<Task>, Error> {
-        self.0
-            .borrow_mut()
+        let mut client = self.0.borrow_mut();
+        client
             .find_for(&alert.id, &values)
-            .map_err(redact::error)
+            .map_err(|e| redacted(e, &client.redactor))
     }
 
     fn update(&self, task: Task, _alert: Alert, values: Vec<FieldValue>) -> Result<Written, Error> {
         let mut client = self.0.borrow_mut();
-        let task = client.update(&task, &values).map_err(redact::error)?;
+        let task = client
+            .update(&task, &values)
+            .map_err(|e| redacted(e, &client.redactor))?;
         Ok(Written {
             task,
             warnings: client.take_warnings(),
@@ -84,7 +93,10 @@ impl GuestSession for Session {
     }
 
     fn sync(&self, tasks: Vec<Task>) -> Result<Vec<Task>, Error> {
-        self.0.borrow_mut().sync(&tasks).map_err(redact::error)
+        let mut client = self.0.borrow_mut();
+        client
+            .sync(&tasks)
+            .map_err(|e| redacted(e, &client.redactor))
     }
 
     fn calls_made(&self) -> u64 {

@@ -6,12 +6,96 @@ use crate::text::{contains_ignore_ascii_case, join};
 use crate::transport::TransportError;
 use crate::wire::Scalar;
 use crate::wit::{Error, FieldProblem, RateLimit, Rejection};
+use cto_redact::Redactor;
 use std::borrow::Cow;
 
 /// Longest excerpt of a tenant answer quoted in an error.
 const EXCERPT_CHARS: usize = 160;
-/// Bytes past the excerpt that redaction looks at (longer than any secret).
-const REDACTION_WINDOW: usize = 4096;
+/// Bytes of an unsuccessful answer kept and redacted before any error quotes
+/// it: far past the excerpt, so a secret the excerpt cuts is still seen whole.
+const REDACTED_BODY_BYTES: usize = 64 * 1024;
+
+/// Ivanti's internal fields whose values identify a session, a tenant or a
+/// database: live tenants echo them in ASMX 500s (ivanti-live-notes, Errors),
+/// so their values are redacted wherever they appear.
+const INTERNAL_FIELDS: &[&str] = &[
+    "SessionId",
+    "SessionKey",
+    "TenantId",
+    "LoginId",
+    "Hostname",
+    "ServiceName",
+    "ClientIpAddress",
+    "ConnectionString",
+];
+
+/// A redactor of `secrets` and of Ivanti's internal fields.
+pub fn redactor<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Redactor {
+    Redactor::new(secrets).with_fields(INTERNAL_FIELDS)
+}
+
+/// A redactor of a raw configuration's secret-looking values (before a
+/// session, whose client holds its own, exists).
+pub fn config_redactor(config: &crate::wit::Configuration) -> Redactor {
+    redactor(config.iter().flat_map(|s| {
+        s.values
+            .iter()
+            .filter(|(k, _)| cto_redact::is_secret_key(k))
+            .map(|(_, v)| v.as_str())
+    }))
+}
+
+/// Redacts a session's `Authorization` value from now on, and the inner
+/// token of a `<host>#<token>#2` key alone: that is what ASMX answers echo.
+pub fn learn_session_key(r: &mut Redactor, authorization: &str) {
+    let key = authorization.trim_start_matches("Bearer ");
+    r.learn(key);
+    for part in key.split('#').filter(|p| p.len() >= 16 && *p != key) {
+        r.learn(part);
+    }
+}
+
+/// An unsuccessful answer's body redacted before any error quotes an
+/// excerpt of it: the excerpt's cut could otherwise leave half a secret
+/// that no later pass recognises. Only the beginning is kept: that bounds
+/// the memory redaction takes, and errors quote less than that.
+pub fn redact_body(r: &Redactor, body: &[u8]) -> Vec<u8> {
+    let head = &body[..body.len().min(REDACTED_BODY_BYTES)];
+    match r.redact_str(&String::from_utf8_lossy(head)) {
+        Cow::Borrowed(_) => head.to_vec(),
+        Cow::Owned(text) => text.into_bytes(),
+    }
+}
+
+/// `e` with every text in it redacted: the component's last line before
+/// its answers leave.
+pub fn redacted(e: Error, r: &Redactor) -> Error {
+    let text = |s: String| r.redact_str(&s).into_owned();
+    match e {
+        Error::InvalidConfiguration(mut p) => {
+            p.message = text(p.message);
+            Error::InvalidConfiguration(p)
+        }
+        Error::InvalidInput(mut p) => {
+            p.message = text(p.message);
+            Error::InvalidInput(p)
+        }
+        Error::Unauthorized(m) => Error::Unauthorized(text(m)),
+        Error::Forbidden(m) => Error::Forbidden(text(m)),
+        Error::NotFound(m) => Error::NotFound(text(m)),
+        Error::RateLimited(mut l) => {
+            l.message = text(l.message);
+            Error::RateLimited(l)
+        }
+        Error::Rejected(mut j) => {
+            j.message = text(j.message);
+            j.code = j.code.map(text);
+            Error::Rejected(j)
+        }
+        Error::Transport(m) => Error::Transport(text(m)),
+        Error::BadResponse(m) => Error::BadResponse(text(m)),
+    }
+}
 
 /// Ivanti's error body: `{"code":"ISM_4000","description":"...","message":["..."]}`.
 #[derive(Debug, Default)]
@@ -58,22 +142,36 @@ impl IvantiError {
     }
 }
 
-/// A short, printable excerpt of a body for error messages, with secrets
-/// and Ivanti's internal fields redacted.
+/// A short, printable excerpt of a body for error messages. Bodies of
+/// unsuccessful answers are redacted before (`redact_body`), every error's
+/// text once more at the component's boundary (`redacted`).
 pub fn excerpt(body: &[u8]) -> String {
     // Only the beginning is decoded: a character takes at most 4 bytes, so
     // this prefix holds the excerpt and the character after it. (Decoding a
     // whole 16 MiB body of invalid bytes tripled it past the memory cap.)
-    // Redaction sees a window past it, so that a secret cut by the
-    // excerpt's end is still recognised whole and never half-shown.
-    // Redacted again once control characters are spaces: a secret echoed
-    // with its whitespace changed is then caught in its normalised form.
-    let prefix = &body[..body.len().min(4 * (EXCERPT_CHARS + 1) + REDACTION_WINDOW)];
-    let text = crate::redact::redact(&String::from_utf8_lossy(prefix));
-    let text = crate::redact::redact(&crate::redact::normalise_space(&text));
+    let prefix = &body[..body.len().min(4 * (EXCERPT_CHARS + 1))];
+    let text = normalise_space(&String::from_utf8_lossy(prefix));
     let mut out: String = text.chars().take(EXCERPT_CHARS).collect();
     if text.chars().nth(EXCERPT_CHARS).is_some() {
         out.push('…');
+    }
+    out
+}
+
+/// Runs of whitespace and control characters as one space, trimmed.
+fn normalise_space(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut gap = false;
+    for c in s.chars() {
+        if c.is_whitespace() || c.is_control() {
+            gap = true;
+            continue;
+        }
+        if gap && !out.is_empty() {
+            out.push(' ');
+        }
+        gap = false;
+        out.push(c);
     }
     out
 }
@@ -354,6 +452,31 @@ mod tests {
             Error::Rejected(r) => assert!(!r.message.contains("custom field"), "{}", r.message),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_secret_the_excerpt_would_cut_is_redacted_before() {
+        let r = redactor(["hunter two@x!"]);
+        for echo in ["hunter\\ttwo@x!", "hunter\\n two&#64;x&#33;"] {
+            let body = format!(
+                r#"{{"message":["{}Invalid password '{echo}'"]}}"#,
+                "x".repeat(135)
+            );
+            let e = classify(Action::Login, 400, &redact_body(&r, body.as_bytes()), None);
+            let text = format!("{:?}", redacted(e, &r));
+            assert!(
+                !text.contains("hunt") && text.contains("[redac"),
+                "{echo}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn session_keys_and_their_inner_token_are_learned() {
+        let mut r = redactor([]);
+        learn_session_key(&mut r, "t.example.com#2RGH742EKKELQ7LA1BDQUGBUTOEAG9G1#2");
+        let out = r.redact_str("SessionToken 2RGH742EKKELQ7LA1BDQUGBUTOEAG9G1 expired");
+        assert_eq!(out, "SessionToken [redacted] expired");
     }
 
     #[test]

@@ -29,7 +29,6 @@ pub mod errors;
 pub mod mapping;
 pub mod metadata;
 pub mod odata;
-pub mod redact;
 pub mod retry;
 pub mod schema;
 pub mod status;

@@ -11,7 +11,6 @@ pub mod contract;
 pub mod instance;
 pub mod limits;
 pub mod outbound;
-pub mod redact;
 pub mod runtime;
 pub mod session;
 pub mod state;

@@ -4,8 +4,8 @@
 use crate::bindings::api::{self, Alert, Configuration, FieldValue, Task, Written};
 use crate::instance::{Failure, PluginInstance};
 use crate::outbound::Authority;
-use crate::redact::Redactor;
 use crate::runtime::Runtime;
+use cto_redact::Redactor;
 use wasmtime::component::ResourceAny;
 
 /// What a session is opened with: the plugin's configuration, the
@@ -36,7 +36,7 @@ impl PluginSession {
             .tenant_url
             .as_deref()
             .and_then(|u| Authority::from_url(u).ok());
-        let redactor = Redactor::new(config.secrets.clone());
+        let redactor = Redactor::new(&config.secrets);
         let mut instance = runtime
             .instantiate(tenant)
             .await
@@ -195,8 +195,8 @@ impl PluginSession {
 pub fn redact_written(r: &Redactor, mut written: Written) -> Written {
     if !r.is_empty() {
         for w in &mut written.warnings {
-            w.field = r.text(&w.field);
-            w.message = r.text(&w.message);
+            w.field = r.redact_str(&w.field).into_owned();
+            w.message = r.redact_str(&w.message).into_owned();
         }
     }
     written
@@ -254,7 +254,7 @@ pub fn redact_failure(r: &Redactor, f: Failure) -> Failure {
     if r.is_empty() {
         return f;
     }
-    let t = |s: String| r.text(&s);
+    let t = |s: String| r.redact_str(&s).into_owned();
     let problem = |p: api::FieldProblem| api::FieldProblem {
         step: p.step,
         field: p.field,
@@ -309,7 +309,7 @@ mod tests {
 
     #[test]
     fn warnings_lose_their_secrets() {
-        let r = Redactor::new(vec!["hunter2-secret".into()]);
+        let r = Redactor::new(["hunter2-secret"]);
         let w = redact_written(&r, written(&[("Subject", "cut near hunter2-secret")]));
         assert_eq!(w.warnings[0].field, "Subject");
         assert!(

@@ -172,7 +172,7 @@ fn a_tenant_echoing_the_password_never_gets_it_into_logs_store_rejected_file_or_
         "the password leaked:\n{}",
         leaks.join("\n---\n")
     );
-    assert!(rejected.contains("pasted ***"), "{rejected}");
+    assert!(rejected.contains("pasted [redacted]"), "{rejected}");
 }
 
 #[test]
@@ -424,5 +424,82 @@ fn an_unreadable_login_answer_does_not_leak_the_session_key() {
         found.is_empty(),
         "session keys leaked:\n{}",
         found.join("\n")
+    );
+}
+
+/// Issue 18, item 9: a password holding a character outside the BMP, echoed
+/// by a tenant that writes ASCII-only JSON (`😀` as `\ud83d\ude00`), is
+/// found in that spelling too: none reaches stdout, stderr or the store.
+#[test]
+fn redact_a_password_outside_the_bmp_echoed_as_ascii_escapes_reaches_no_output() {
+    const PASSWORD: &str = "smile😀 hunter";
+    let sim = sim_with(|c| c.password = PASSWORD.into());
+    sim.set_faults(ivanti_sim::Faults {
+        echo_password_fraction: 1.0,
+        echo_password_ascii: true,
+        ..ivanti_sim::Faults::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut doc = basic(&sim, json!({"retry_wait_seconds": 0}));
+    doc["params"]["password"] = json!(PASSWORD);
+    let config = write(dir.path(), "config.json", &doc.to_string());
+    let alerts = write(
+        dir.path(),
+        "a.jsonl",
+        &lines((0..2).map(|i| format!("e{i}"))),
+    );
+    let store = dir.path().join("store.db").display().to_string();
+    let alert = write(dir.path(), "alert.json", &alert_line("one", "Rule", "u"));
+    let run = [
+        "run", "--config", &config, "--alerts", &alerts, "--store", &store,
+    ];
+    let create = [
+        "--log", "debug", "create", "--config", &config, "--alert", &alert,
+    ];
+    let mut outputs = Vec::new();
+    for args in [
+        &run[..],
+        &create[..],
+        &["validate", "--config", &config][..],
+    ] {
+        let o = finish(host().args(args).spawn().unwrap());
+        assert!(
+            o.all().contains("Invalid password"),
+            "the tenant's refusal is shown: {args:?} {}",
+            o.all()
+        );
+        outputs.push((format!("{args:?} stdout"), o.stdout));
+        outputs.push((format!("{args:?} stderr"), o.stderr));
+    }
+    assert!(sim.calls().login >= 3, "{:?}", sim.calls());
+    outputs.push(("store".into(), sqlite_dump(Path::new(&store))));
+    // Every spelling of the password or of its emoji a tenant or a log may give.
+    let spellings = [
+        "smile",
+        "hunter",
+        "😀",
+        "ud83d",
+        "ude00",
+        "&#128512;",
+        "&#x1f600;",
+        "%F0%9F",
+    ];
+    let leaks: Vec<String> = outputs
+        .iter()
+        .filter(|(_, text)| {
+            spellings
+                .iter()
+                .any(|s| text.to_lowercase().contains(&s.to_lowercase()))
+        })
+        .map(|(what, text)| format!("{what}:\n{text}"))
+        .collect();
+    assert!(
+        leaks.is_empty(),
+        "the password leaked:\n{}",
+        leaks.join("\n---\n")
+    );
+    assert!(
+        outputs.iter().any(|(_, text)| text.contains("[redacted]")),
+        "the echo was redacted, not dropped: {outputs:?}"
     );
 }

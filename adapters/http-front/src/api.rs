@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use cto_redact::Redactor;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -264,11 +265,7 @@ pub fn secrets(info: &PluginInfo, config: &Configuration) -> Vec<String> {
                         .iter()
                         .any(|f| f.key == *k && matches!(f.kind, FieldKind::Password))
             });
-            let lk = k.to_ascii_lowercase();
-            let named = ["password", "secret", "api_key", "apikey", "token"]
-                .iter()
-                .any(|n| lk.contains(n));
-            if (declared || named) && !v.is_empty() && !out.contains(v) {
+            if (declared || cto_redact::is_secret_key(k)) && !v.is_empty() && !out.contains(v) {
                 out.push(v.clone());
             }
         }
@@ -276,76 +273,19 @@ pub fn secrets(info: &PluginInfo, config: &Configuration) -> Vec<String> {
     out
 }
 
-fn json_inner(s: &str) -> String {
-    let q = serde_json::to_string(s).unwrap_or_default();
-    q[1..q.len() - 1].to_string()
-}
-
-fn percent(s: &str, plus: bool, lower: bool) -> String {
-    let mut o = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                o.push(b as char)
-            }
-            b' ' if plus => o.push('+'),
-            _ if lower => o.push_str(&format!("%{b:02x}")),
-            _ => o.push_str(&format!("%{b:02X}")),
-        }
+/// `answer` with every string of its JSON body redacted (`cto_redact`, the
+/// redactor of the whole project, in its `[redacted]` marker), value by value:
+/// rewriting the serialized text would break it for a secret such as `true`.
+pub fn redacted(mut answer: Answer, r: &Redactor) -> Answer {
+    if r.is_empty() {
+        return answer;
     }
-    o
-}
-
-fn html(s: &str, numeric: bool) -> String {
-    let mut o = String::new();
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c if numeric && !c.is_ascii_alphanumeric() => o.push_str(&format!("&#{};", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o
-}
-
-/// Replaces every secret in `text` (a JSON answer) by `[REDACTED]`, in the
-/// spellings a tenant may echo it: raw, JSON-escaped once or twice,
-/// percent-encoded, as HTML entities, each as it appears inside JSON text.
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    let mut spellings: Vec<String> = Vec::new();
-    for s in secrets {
-        let j1 = json_inner(s);
-        let j2 = json_inner(&j1);
-        let forms = [
-            s.clone(),
-            j1,
-            j2,
-            percent(s, false, false),
-            percent(s, true, false),
-            percent(s, false, true),
-            html(s, false),
-            html(s, true),
-        ];
-        for f in forms {
-            for g in [json_inner(&f), f] {
-                if !g.is_empty() && !spellings.contains(&g) {
-                    spellings.push(g);
-                }
-            }
-        }
-    }
-    spellings.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    let mut out = text.to_string();
-    for s in &spellings {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "[REDACTED]");
-        }
-    }
-    out
+    answer.body = match serde_json::from_str::<Value>(&answer.body) {
+        Ok(v) => r.redacted_json(v).to_string(),
+        // Not JSON (never built so): redacted as text rather than not at all.
+        Err(_) => r.redact_str(&answer.body).into_owned(),
+    };
+    answer
 }
 
 // ---------------------------------------------------------------------------
@@ -499,7 +439,7 @@ fn allowed(path: &str) -> &'static [&'static str] {
     }
 }
 
-/// Answers one request. Every answer passes through `redact`.
+/// Answers one request. Every answer passes through `redacted`.
 pub fn handle(method: &str, path: &str, body: &[u8]) -> Answer {
     let path = path.split('?').next().unwrap_or("");
     let path = if path.len() > 1 {
@@ -547,7 +487,7 @@ pub fn handle(method: &str, path: &str, body: &[u8]) -> Answer {
         Err(e) => return http_error(&e),
     };
     let secrets = secrets(&info, &config);
-    let mut answer = match call(path, &info, &req, &config) {
+    let answer = match call(path, &info, &req, &config) {
         Ok((v, calls)) => {
             let a = Answer::json(200, &v);
             match calls {
@@ -557,8 +497,7 @@ pub fn handle(method: &str, path: &str, body: &[u8]) -> Answer {
         }
         Err(e) => http_error(&e),
     };
-    answer.body = redact(&answer.body, &secrets);
-    answer
+    redacted(answer, &Redactor::new(&secrets))
 }
 
 fn call(
@@ -771,13 +710,31 @@ mod tests {
 
     #[test]
     fn redaction_spellings() {
-        let s = vec!["p@ss w\"rd&1".to_string()];
-        let body = json!({"m": format!("raw {} pct {} html {} x", s[0], percent(&s[0], true, false), html(&s[0], false))}).to_string();
-        let out = redact(&body, &s);
-        assert!(!out.contains("ss w"), "{out}");
-        assert!(!out.contains("ss+w"), "{out}");
-        assert_eq!(out.matches("[REDACTED]").count(), 3, "{out}");
-        serde_json::from_str::<Value>(&out).unwrap();
+        let s = vec!["p@ss w\"rd&1😀".to_string()];
+        let r = Redactor::new(&s);
+        let echo = "raw p@ss w\"rd&1😀 pct p%40ss+w%22rd%261%F0%9F%98%80 html p@ss w&quot;rd&amp;1&#128512; ascii p@ss w\\\"rd&1\\ud83d\\ude00 x";
+        let out = redacted(Answer::json(200, &json!({"m": echo})), &r);
+        let v: Value = serde_json::from_str(&out.body).unwrap();
+        assert_eq!(
+            v["m"],
+            "raw [redacted] pct [redacted] html [redacted] ascii [redacted] x"
+        );
+    }
+
+    #[test]
+    fn short_secrets_leave_the_json_and_other_words_whole() {
+        let r = Redactor::new(["true", "b"]);
+        let a = redacted(
+            Answer::json(
+                200,
+                &json!({"valid": true, "kind": "bad-response", "m": "true"}),
+            ),
+            &r,
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(&a.body).unwrap(),
+            json!({"valid": true, "kind": "bad-response", "m": "[redacted]"})
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::RunOptions;
 use crate::queue::Queue;
 use crate::task_store::TaskDb;
 use anyhow::Result;
-use cto_runtime::redact::Redactor;
+use cto_redact::Redactor;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -84,7 +84,7 @@ impl Ctx {
     /// Stops taking new work; what was admitted still runs (the quota
     /// guard reserved calls for it).
     pub(super) fn stop_feeding(&self, why: StopReason) {
-        let why = why.map_text(|t| self.redactor.text(t));
+        let why = why.map_text(|t| self.redactor.redact_str(t).into_owned());
         let mut s = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
         if s.is_none() {
             eprintln!("stopping: {why}");
@@ -134,7 +134,7 @@ impl Ctx {
         why: &str,
         text: &str,
     ) -> Result<()> {
-        let text = self.redactor.text(text);
+        let text = self.redactor.redact_str(text);
         let key = input::line_key(stream, place, &text);
         rejected.write_once(&self.store, &key, place, why, &text)?;
         self.counters.rejected.fetch_add(1, Ordering::Relaxed);

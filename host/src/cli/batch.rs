@@ -102,11 +102,11 @@ pub async fn run(runtime: Runtime, args: &RunArgs) -> Result<ExitCode> {
         unreachable_wait: Duration::from_secs(args.unreachable_wait),
         config_path: Some(args.config.clone()),
     };
-    let redactor = cto_runtime::redact::Redactor::new(cfg.secrets.clone());
+    let redactor = cto_redact::Redactor::new(cfg.secrets.clone());
     let summary = batch::run(runtime, cfg, opts).await?;
-    eprint!("{}", redactor.text(&progress::table(&summary)));
+    eprint!("{}", redactor.redact_str(&progress::table(&summary)));
     let clean = summary.is_clean();
-    print_json(&redactor.value(json!({"ok": clean, "summary": summary})));
+    print_json(&redactor.redacted_json(json!({"ok": clean, "summary": summary})));
     Ok(ExitCode::from(if clean { 0 } else { 1 }))
 }
 
@@ -116,7 +116,7 @@ pub async fn sync_store(
     store_path: &Path,
 ) -> Result<ExitCode> {
     let cfg = super::load_config(&runtime, config_path).await?;
-    let redactor = cto_runtime::redact::Redactor::new(cfg.secrets.clone());
+    let redactor = cto_redact::Redactor::new(cfg.secrets.clone());
     let store = TaskDb::open_existing(store_path)?;
     let pool = Pool::new(runtime, cfg);
     let r = batch::sync_store(&store, &pool).await?;

@@ -6,9 +6,9 @@ use crate::queue;
 use crate::render;
 use crate::tasks;
 use anyhow::Result;
+use cto_redact::Redactor;
 use cto_runtime::bindings::api::Task;
 use cto_runtime::instance::Failure;
-use cto_runtime::redact::Redactor;
 use cto_runtime::runtime::Runtime;
 use cto_runtime::session::PluginConfig;
 use cto_runtime::session::PluginSession;
@@ -19,8 +19,8 @@ use std::process::ExitCode;
 /// A plugin failure: JSON on stdout, the sentence on stderr, exit 1
 /// (exit 2 when the plugin says the input or configuration is wrong).
 pub fn fail(redactor: &Redactor, f: &Failure) -> ExitCode {
-    let error = redactor.value(f.to_json());
-    eprintln!("error: {}", redactor.text(&f.to_string()));
+    let error = redactor.redacted_json(f.to_json());
+    eprintln!("error: {}", redactor.redact_str(&f.to_string()));
     print_json(&cto_contract::failure::envelope(error));
     let bad_input = matches!(
         f,
@@ -70,7 +70,7 @@ pub async fn validate(rt: &Runtime, config_path: &Path) -> Result<ExitCode> {
         steps.push(match r {
             Ok(()) => json!({"step": step.name, "ok": true}),
             Err(f) => {
-                json!({"step": step.name, "ok": false, "error": redactor.value(f.to_json())})
+                json!({"step": step.name, "ok": false, "error": redactor.redacted_json(f.to_json())})
             }
         });
     }
@@ -82,7 +82,7 @@ pub async fn validate(rt: &Runtime, config_path: &Path) -> Result<ExitCode> {
         Some(match r {
             Ok(()) => json!({"step": "tenant", "ok": true}),
             Err(f) => {
-                json!({"step": "tenant", "ok": false, "error": redactor.value(f.to_json())})
+                json!({"step": "tenant", "ok": false, "error": redactor.redacted_json(f.to_json())})
             }
         })
     } else {
@@ -240,7 +240,7 @@ pub async fn sync(rt: &Runtime, config_path: &Path, tasks_path: &Path) -> Result
 fn finish(redactor: &Redactor, r: Result<Value, Failure>) -> Result<ExitCode> {
     Ok(match r {
         Ok(v) => {
-            print_json(&redactor.value(v));
+            print_json(&redactor.redacted_json(v));
             ExitCode::SUCCESS
         }
         Err(f) => fail(redactor, &f),

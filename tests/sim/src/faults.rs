@@ -82,6 +82,9 @@ pub struct Faults {
     pub echo_password_next: u32,
     /// Refuse this fraction (0.0..=1.0) of logins so.
     pub echo_password_fraction: f64,
+    /// Write those refusals as ASCII-only JSON: every other character as
+    /// `\uXXXX`, one outside the BMP as its UTF-16 surrogate pair.
+    pub echo_password_ascii: bool,
     /// Answer the next N calls with `hostile_answer` instead of serving them, then
     /// close the connection. Logins are spared (so the call under test is reached)
     /// unless `only` is `login`.
@@ -141,6 +144,7 @@ impl Default for Faults {
             echo_secrets_shape: None,
             echo_password_next: 0,
             echo_password_fraction: 0.0,
+            echo_password_ascii: false,
             hostile_next: 0,
             hostile_fraction: 0.0,
             hostile_answer: Hostile::default(),

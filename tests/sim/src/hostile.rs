@@ -214,3 +214,22 @@ async fn drip<W: AsyncWrite + Unpin>(out: &mut Out<'_, W>, bytes: &[u8]) -> std:
     }
     Ok(())
 }
+
+/// `json` (a serialized document) with every character outside ASCII as
+/// `\uXXXX`, one outside the BMP as its surrogate pair: what ASCII-only JSON
+/// writers send. Only string contents hold such characters, so the escape
+/// is always inside a string.
+pub fn ascii_json(json: &[u8]) -> Vec<u8> {
+    let mut out = String::with_capacity(json.len());
+    let mut units = [0u16; 2];
+    for c in String::from_utf8_lossy(json).chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out.into_bytes()
+}

@@ -223,3 +223,21 @@ fn echoing_login_400s_spell_the_password_twice() {
     assert_eq!(query(&sim, "").status, 200);
     assert_eq!(login_as(&sim.config().password).status, 400);
 }
+
+#[test]
+fn an_ascii_echo_spells_a_password_outside_the_bmp_as_a_surrogate_pair() {
+    let sim = start();
+    sim.set_faults(Faults {
+        echo_password_next: 1,
+        echo_password_ascii: true,
+        ..Faults::default()
+    });
+    let c = sim.config();
+    let body = serde_json::json!({"tenant": c.tenant_host, "username": c.username, "password": "smile😀é", "role": c.role});
+    let r = call(&sim.url(), "POST", LOGIN, None, Some(&body.to_string()));
+    let d = assert_ivanti_error(&r, 400, "ISM_4000");
+    assert!(d.starts_with("Invalid password 'smile😀é / smile"), "{d}");
+    let raw = r.text();
+    assert!(raw.is_ascii(), "{raw}");
+    assert!(raw.contains(r"smile\ud83d\ude00\u00e9 / "), "{raw}");
+}

@@ -257,7 +257,8 @@ fn an_echoed_session_key_or_password_never_leaves_in_an_error() {
         .values
         .push(("retry_wait_seconds".into(), "0".into()));
     let mut c = s.client(parse(&config).unwrap());
-    let e = crate::redact::error(c.sync(&[task(&format!("1|{RID}"))]).unwrap_err());
+    let e = c.sync(&[task(&format!("1|{RID}"))]).unwrap_err();
+    let e = crate::errors::redacted(e, &c.redactor);
     let text = format!("{e:?}");
     assert!(!text.contains("ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"), "{text}");
     assert!(text.contains("[redacted]"), "{text}");

@@ -183,7 +183,7 @@ impl Shared {
                 &mut st.rng,
             )
         {
-            return Begin::answer(delay, echo_password(req));
+            return Begin::answer(delay, echo_password(req, f.echo_password_ascii));
         }
         // A spared login lets the session reach the call the hostile answer is for.
         let spared = endpoint == Endpoint::Login && f.only != Some(Endpoint::Login);
@@ -276,11 +276,15 @@ impl Shared {
 }
 
 /// A login refusal that repeats the submitted password, mangled.
-fn echo_password(req: &Request) -> Response {
+fn echo_password(req: &Request, ascii: bool) -> Response {
     let submitted = serde_json::from_slice::<Value>(&req.body)
         .ok()
         .and_then(|b| b.get("password")?.as_str().map(str::to_owned))
         .unwrap_or_default();
     let echo = live::mangled_password(&submitted);
-    Response::ivanti_error(400, "ISM_4000", &format!("Invalid password '{echo}'"))
+    let mut r = Response::ivanti_error(400, "ISM_4000", &format!("Invalid password '{echo}'"));
+    if ascii {
+        r.body = crate::hostile::ascii_json(&r.body);
+    }
+    r
 }
