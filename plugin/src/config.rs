@@ -111,9 +111,14 @@ pub fn parse_tenant_url(raw: &str) -> Result<TenantUrl, String> {
     } else if lower.starts_with("http://") {
         7
     } else {
+        // A value with an '@' may carry credentials: it is not echoed.
+        let got = if trimmed.contains('@') {
+            String::new()
+        } else {
+            format!(" (got '{}')", crate::errors::excerpt(trimmed.as_bytes()))
+        };
         return Err(format!(
-            "Ivanti Tenant URL must start with https:// (got '{}'); enter it as https://<your tenant>",
-            crate::errors::excerpt(trimmed.as_bytes())
+            "Ivanti Tenant URL must start with https://{got}; enter it as https://<your tenant>"
         ));
     };
     let rest = trimmed[rest_at..].trim_end_matches('/');
@@ -477,6 +482,7 @@ pub(crate) mod tests {
             ("tenant_url", "https://a b", "invalid host"),
             ("tenant_url", "https://h:99999", "invalid port"),
             ("tenant_url", "https://u:p@h", "credentials"),
+            ("tenant_url", "ftp://u:pa55word@h", "https://"),
             ("tenant_url", "https://h/?q", "query"),
             (
                 "authentication_method",
@@ -493,6 +499,7 @@ pub(crate) mod tests {
             let (step, field, msg) = problem(parse(&cfg(&auth, &ok_params)));
             assert_eq!((step.as_str(), field.as_str()), (AUTH, *key), "{key}={val}");
             assert!(msg.contains(expect), "{key}={val}: {msg}");
+            assert!(!msg.contains("pa55word"), "{key}={val}: {msg}");
         }
         for missing in ["username", "password", "user_role"] {
             let params: Vec<(&str, &str)> = ok_params

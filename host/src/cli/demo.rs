@@ -137,7 +137,12 @@ async fn demo(
             "tenant: simulated Ivanti Neurons for ITSM at {} (no real tenant configured)",
             s.url()
         ),
-        None => println!("tenant: {}", cfg.tenant_url.as_deref().unwrap_or("(none)")),
+        None => println!(
+            "tenant: {}",
+            cfg.tenant_url
+                .as_deref()
+                .map_or_else(|| "(none)".into(), cto_runtime::outbound::shown_url)
+        ),
     }
 
     step(1, "validate the configuration");
