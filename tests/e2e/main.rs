@@ -13,6 +13,7 @@ mod hardening;
 mod hostile_tenant;
 mod ivanti;
 mod live;
+mod outbound_trust;
 mod sandbox;
 mod tls;
 mod webhook;
