@@ -177,7 +177,7 @@ pub fn parse(origin: &str, text: &str) -> Result<PluginConfig> {
             // A URL's password is a secret wherever it is written.
             loaded
                 .secrets
-                .extend(cto_runtime::outbound::url_password(&text));
+                .extend(cto_runtime::urls::url_password(&text));
             out.push((key, text));
         }
         loaded.steps.push(StepValues { step, values: out });

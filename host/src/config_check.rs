@@ -6,10 +6,11 @@
 
 use crate::report::input;
 use anyhow::{anyhow, Result};
-use cto_runtime::outbound::{has_userinfo, Authority};
+use cto_runtime::outbound::Authority;
 use cto_runtime::proxy::Proxies;
 use cto_runtime::runtime::Runtime;
 use cto_runtime::session::PluginConfig;
+use cto_runtime::urls::has_userinfo;
 
 /// Every check, in the order a user would fix them.
 pub async fn check(rt: &Runtime, cfg: &PluginConfig) -> Result<()> {
@@ -178,7 +179,10 @@ mod tests {
         assert!(e.contains("HTTP_PROXY") && e.contains("NO_PROXY"), "{e}");
         assert!(!e.contains("proxypw") && !e.contains("proxy.corp"), "{e}");
         for fine in ["http://127.0.0.1:9", "https://tenant.example.com"] {
-            assert!(tenant_reachable(&cfg(fine), true, &proxies).is_ok(), "{fine}");
+            assert!(
+                tenant_reachable(&cfg(fine), true, &proxies).is_ok(),
+                "{fine}"
+            );
         }
     }
 

@@ -89,7 +89,10 @@ pub fn compile(
 fn warn_once(dir: &Path, why: &str) -> bool {
     static WARNED: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
     let mut warned = WARNED.lock().unwrap_or_else(|p| p.into_inner());
-    if !warned.get_or_insert_with(HashSet::new).insert(dir.to_owned()) {
+    if !warned
+        .get_or_insert_with(HashSet::new)
+        .insert(dir.to_owned())
+    {
         return false;
     }
     tracing::warn!("not using the compile cache: {why}; compiling the component instead");

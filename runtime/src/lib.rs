@@ -15,6 +15,7 @@ pub mod redact;
 pub mod runtime;
 pub mod session;
 pub mod state;
+pub mod urls;
 
 /// Bad usage or input: the CLI exits 2. The message names the field and what to do.
 #[derive(Debug)]

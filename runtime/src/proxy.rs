@@ -109,7 +109,10 @@ impl Proxies {
         self.no.iter().any(|entry| match (entry, ip) {
             (NoProxyEntry::Every, _) => true,
             (NoProxyEntry::Domain(d), None) => {
-                host == d || host.strip_suffix(d.as_str()).is_some_and(|s| s.ends_with('.'))
+                host == d
+                    || host
+                        .strip_suffix(d.as_str())
+                        .is_some_and(|s| s.ends_with('.'))
             }
             (NoProxyEntry::Ip(a), Some(ip)) => canonical(*a) == canonical(ip),
             (NoProxyEntry::Range(net, bits), Some(ip)) => in_range(ip, *net, *bits),
@@ -127,7 +130,7 @@ impl Proxies {
 }
 
 fn first_value(get: &impl Fn(&str) -> Option<String>, names: [&str; 2]) -> Option<String> {
-    names.into_iter().find_map(|n| get(n))
+    names.into_iter().find_map(get)
 }
 
 /// A proxy variable's value as a URL (`host:port` means `http://host:port`);
@@ -207,11 +210,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Proxies::from_vars(|name| {
-            vars.iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        })
+        Proxies::from_vars(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
     }
 
     fn route<'a>(p: &'a Proxies, url: &str) -> Option<&'a str> {
@@ -220,7 +219,10 @@ mod tests {
 
     #[test]
     fn this_machine_is_never_proxied() {
-        let p = proxies(&[("HTTP_PROXY", "http://u:secret@proxy:3128"), ("ALL_PROXY", "proxy:1")]);
+        let p = proxies(&[
+            ("HTTP_PROXY", "http://u:secret@proxy:3128"),
+            ("ALL_PROXY", "proxy:1"),
+        ]);
         for local in [
             "http://127.0.0.1:8080",
             "http://127.1:8080",
@@ -290,13 +292,26 @@ mod tests {
         let p = proxies(&[("http_proxy", "http://user:s3cret@proxy.corp:3128")]);
         let tenant = Authority::from_url("http://tenant.example.com").unwrap();
         let why = p.refusal(&tenant).expect("refused");
-        assert!(why.contains("http_proxy") && why.contains("NO_PROXY"), "{why}");
-        assert!(!why.contains("s3cret") && !why.contains("proxy.corp"), "{why}");
+        assert!(
+            why.contains("http_proxy") && why.contains("NO_PROXY"),
+            "{why}"
+        );
+        assert!(
+            !why.contains("s3cret") && !why.contains("proxy.corp"),
+            "{why}"
+        );
         assert!(!format!("{p:?}").contains("s3cret"));
         for fine in ["https://tenant.example.com", "http://127.0.0.1:9"] {
-            assert_eq!(p.refusal(&Authority::from_url(fine).unwrap()), None, "{fine}");
+            assert_eq!(
+                p.refusal(&Authority::from_url(fine).unwrap()),
+                None,
+                "{fine}"
+            );
         }
-        let exempt = proxies(&[("HTTP_PROXY", "http://p:1"), ("NO_PROXY", "tenant.example.com")]);
+        let exempt = proxies(&[
+            ("HTTP_PROXY", "http://p:1"),
+            ("NO_PROXY", "tenant.example.com"),
+        ]);
         assert_eq!(exempt.refusal(&tenant), None);
     }
 }

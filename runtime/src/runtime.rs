@@ -157,7 +157,12 @@ impl Runtime {
         Self::load_with(self.engine.clone(), net, path, self.options.clone())
     }
 
-    fn load_with(engine: Engine, net: Net, path: &Path, options: RuntimeOptions) -> Result<Runtime> {
+    fn load_with(
+        engine: Engine,
+        net: Net,
+        path: &Path,
+        options: RuntimeOptions,
+    ) -> Result<Runtime> {
         let bytes =
             crate::limits::read_capped(path, crate::limits::COMPONENT_MAX, "plugin component")?;
         let started = Instant::now();

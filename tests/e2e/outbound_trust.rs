@@ -133,7 +133,9 @@ fn plain_http_through_a_proxy_is_refused_naming_the_variable_not_its_value() {
 fn a_tenant_url_with_credentials_is_refused_without_echoing_them() {
     let sim = sim();
     let dir = tempfile::tempdir().unwrap();
-    let local = sim.url().replace("http://", &format!("http://alice:{URL_SECRET}@"));
+    let local = sim
+        .url()
+        .replace("http://", &format!("http://alice:{URL_SECRET}@"));
     for (i, url) in [
         format!("http://alice:{URL_SECRET}@tenant.example.com"),
         format!("https://alice:{URL_SECRET}@tenant.example.com/HEAT"),
@@ -232,5 +234,9 @@ fn a_cache_entry_swapped_for_another_components_is_detected() {
     assert!(!from_cache, "compiled afresh");
     assert!(o.stderr.contains("another component"), "{}", o.stderr);
     let (name, _, from_cache) = loaded(&info(cache, None));
-    assert_eq!((name.as_str(), from_cache), (ivanti.as_str(), true), "rewritten");
+    assert_eq!(
+        (name.as_str(), from_cache),
+        (ivanti.as_str(), true),
+        "rewritten"
+    );
 }

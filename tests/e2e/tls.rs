@@ -298,7 +298,13 @@ fn https_proxy_and_no_proxy_are_honoured() {
     let (proxy, tunnels) = connect_proxy(&local.tls.tokio_rt);
     let proxy_url = format!("http://{proxy}");
     let o = cli(
-        &["--ca-bundle", &local.ca, "validate", "--config", &local.config],
+        &[
+            "--ca-bundle",
+            &local.ca,
+            "validate",
+            "--config",
+            &local.config,
+        ],
         &[("HTTPS_PROXY", &proxy_url), ("NO_PROXY", "")],
     );
     assert_eq!(

@@ -148,7 +148,7 @@ pub async fn run(runtime: Runtime, config: PluginConfig, opts: RunOptions) -> Re
     let tenant = config
         .tenant_url
         .as_deref()
-        .map(cto_runtime::outbound::shown_url)
+        .map(cto_runtime::urls::shown_url)
         .unwrap_or_default();
     let pool = Arc::new(Pool::new(runtime, config));
     let (alert_types, queue) = ask_plugin(&pool, opts.queue.as_deref()).await?;

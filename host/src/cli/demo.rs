@@ -141,7 +141,7 @@ async fn demo(
             "tenant: {}",
             cfg.tenant_url
                 .as_deref()
-                .map_or_else(|| "(none)".into(), cto_runtime::outbound::shown_url)
+                .map_or_else(|| "(none)".into(), cto_runtime::urls::shown_url)
         ),
     }
 
