@@ -43,7 +43,8 @@ pub fn default_dir() -> Option<PathBuf> {
 fn key(engine: &Engine, sha256: &str) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
-    format!("{sha256}-{:016x}.cwasm1", h.finish())
+    // `h1`: entries with the header (earlier ones, without, are not read).
+    format!("{sha256}-{:016x}-h1.cwasm", h.finish())
 }
 
 /// Compiles `bytes`, from the cache when it holds a trusted entry for them.
