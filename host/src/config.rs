@@ -175,6 +175,10 @@ pub fn parse(origin: &str, text: &str) -> Result<PluginConfig> {
                 check_secret(origin, &at, &text)?;
                 loaded.secrets.push(text.clone());
             }
+            // A URL's password is a secret wherever it is written.
+            loaded
+                .secrets
+                .extend(cto_runtime::urls::url_password(&text));
             out.push((key, text));
         }
         loaded.steps.push(StepValues { step, values: out });
@@ -212,6 +216,18 @@ mod tests {
         assert!(
             c.secrets.contains(&"s3cret!".to_string()) && c.secrets.contains(&"K123".to_string())
         );
+    }
+
+    #[test]
+    fn a_password_inside_a_url_is_a_secret() {
+        let c = parse(
+            "c.json",
+            r#"{"auth":{"tenant_url":"https://u:pa55word@t"},"params":{"hook":"https://x:h%40ok@h/p"}}"#,
+        )
+        .unwrap();
+        for s in ["pa55word", "h%40ok", "h@ok"] {
+            assert!(c.secrets.contains(&s.to_string()), "{s}: {:?}", c.secrets);
+        }
     }
 
     #[test]

@@ -106,9 +106,14 @@ fn required<'a>(
 pub fn parse_tenant_url(raw: &str) -> Result<TenantUrl, String> {
     let trimmed = raw.trim();
     let Some(url) = crate::url::split(trimmed) else {
+        // A value with an '@' may carry credentials: it is not echoed.
+        let got = if trimmed.contains('@') {
+            String::new()
+        } else {
+            format!(" (got '{}')", crate::errors::excerpt(trimmed.as_bytes()))
+        };
         return Err(format!(
-            "Ivanti Tenant URL must start with https:// (got '{}'); enter it as https://<your tenant>",
-            crate::errors::excerpt(trimmed.as_bytes())
+            "Ivanti Tenant URL must start with https://{got}; enter it as https://<your tenant>"
         ));
     };
     let path = url.rest.trim_end_matches('/');
@@ -451,6 +456,7 @@ pub(crate) mod tests {
             ("tenant_url", "https://a b", "invalid host"),
             ("tenant_url", "https://h:99999", "invalid port"),
             ("tenant_url", "https://u:p@h", "credentials"),
+            ("tenant_url", "ftp://u:pa55word@h", "https://"),
             ("tenant_url", "https://h/?q", "query"),
             (
                 "authentication_method",
@@ -467,6 +473,7 @@ pub(crate) mod tests {
             let (step, field, msg) = problem(parse(&cfg(&auth, &ok_params)));
             assert_eq!((step.as_str(), field.as_str()), (AUTH, *key), "{key}={val}");
             assert!(msg.contains(expect), "{key}={val}: {msg}");
+            assert!(!msg.contains("pa55word"), "{key}={val}: {msg}");
         }
         for missing in ["username", "password", "user_role"] {
             let params: Vec<(&str, &str)> = ok_params

@@ -1,7 +1,7 @@
 //! cto-runtime: the sandbox that runs Cloud Exchange ticket-orchestrator
 //! plugin components (WASI 0.2, world `netskope:ticketing/ticket-plugin`,
 //! every released version: see `bindings`) in wasmtime: the bindings,
-//! the engine and its compile cache, the outbound HTTP policy, the
+//! the engine and its compile cache, the outbound HTTP policy and proxies, the
 //! Store's limits, plugin instances and sessions. It knows the WIT and
 //! nothing about any ticketing system, batch or task store.
 
@@ -11,9 +11,11 @@ pub mod contract;
 pub mod instance;
 pub mod limits;
 pub mod outbound;
+pub mod proxy;
 pub mod runtime;
 pub mod session;
 pub mod state;
+pub mod urls;
 
 /// Bad usage or input: the CLI exits 2. The message names the field and what to do.
 #[derive(Debug)]

@@ -1,9 +1,11 @@
 //! Outbound HTTP for plugins: only the configured tenant's scheme, host
 //! and port; plain http only to loopback unless the operator allows it;
 //! sent by the host's own pooled client (reqwest: hyper + rustls,
-//! keep-alive, HTTPS_PROXY / NO_PROXY, extra CA bundle), with the
-//! plugin's timeouts clamped to the host's maxima.
+//! keep-alive, extra CA bundle), through a proxy only as `proxy` decides
+//! (never to this machine, `NO_PROXY` honoured), with the plugin's
+//! timeouts clamped to the host's maxima.
 
+use crate::proxy::Proxies;
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use futures::StreamExt;
@@ -50,18 +52,24 @@ impl Authority {
     /// the URL standard reads it (the way the HTTP client will connect):
     /// `127.1` and `0x7f.0.0.1` are `127.0.0.1`, names are lower case.
     pub fn from_url(url: &str) -> Result<Authority> {
-        let parsed =
-            url::Url::parse(url.trim()).with_context(|| format!("'{url}' is not a URL"))?;
+        // Messages never quote the URL: it may carry a user name and password.
+        let parsed = url::Url::parse(url.trim())
+            .map_err(|e| anyhow::anyhow!("the URL does not parse ({e})"))?;
+        Authority::from_parsed(&parsed)
+    }
+
+    /// The scheme, host and port of a parsed http(s) URL.
+    pub fn from_parsed(parsed: &url::Url) -> Result<Authority> {
         let https = match parsed.scheme() {
             "https" => true,
             "http" => false,
-            _ => bail!("'{url}' must start with https:// or http://"),
+            _ => bail!("the URL must start with https:// or http://"),
         };
         let host = match parsed.host() {
             Some(url::Host::Domain(d)) if !d.is_empty() => d.to_ascii_lowercase(),
             Some(url::Host::Ipv4(ip)) => ip.to_string(),
             Some(url::Host::Ipv6(ip)) => ip.to_string(),
-            _ => bail!("'{url}' has no host"),
+            _ => bail!("the URL has no host"),
         };
         Ok(Authority {
             https,
@@ -152,15 +160,31 @@ pub struct Outbound {
     unsent_streak: Arc<AtomicU64>,
 }
 
-/// Builds the host's HTTP client once per runtime: connections are reused across Stores.
+/// Builds the host's HTTP client once per runtime: connections are reused
+/// across Stores. Proxies come from this process's environment.
 pub fn client(ca_bundle: Option<&Path>, clamp: Clamp) -> Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(clamp.connect)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(256)
-        .tcp_nodelay(true)
-        .use_rustls_tls();
+    client_with(ca_bundle, clamp, Arc::new(Proxies::from_env()))
+}
+
+/// The host's HTTP client, sending through `proxies` as [`Proxies::route`]
+/// decides (never for this machine; `NO_PROXY` honoured).
+pub fn client_with(
+    ca_bundle: Option<&Path>,
+    clamp: Clamp,
+    proxies: Arc<Proxies>,
+) -> Result<reqwest::Client> {
+    let builder = reqwest::Client::builder();
+    let mut builder = if proxies.is_empty() {
+        builder.no_proxy()
+    } else {
+        builder.proxy(proxies.for_client())
+    }
+    .redirect(reqwest::redirect::Policy::none())
+    .connect_timeout(clamp.connect)
+    .pool_idle_timeout(Duration::from_secs(90))
+    .pool_max_idle_per_host(256)
+    .tcp_nodelay(true)
+    .use_rustls_tls();
     if let Some(path) = ca_bundle {
         let pem = crate::limits::read_capped(path, crate::limits::DOCUMENT_MAX, "CA bundle")?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)

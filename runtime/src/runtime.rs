@@ -5,6 +5,7 @@
 use crate::bindings::{Contract, TicketPlugin, TicketPluginPre};
 use crate::cache;
 use crate::outbound::{self, Authority, Clamp, Outbound, Stats};
+use crate::proxy::Proxies;
 use crate::state::HostState;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -110,11 +111,19 @@ pub fn refused_import(name: &str) -> Option<&'static str> {
     }
 }
 
+/// What a runtime and its `--watch` successors share to reach the tenant.
+struct Net {
+    client: reqwest::Client,
+    proxies: Arc<Proxies>,
+    stats: Arc<Stats>,
+}
+
 /// A loaded plugin, ready to instantiate many times.
 pub struct Runtime {
     engine: Engine,
     pre: TicketPluginPre,
     client: reqwest::Client,
+    proxies: Arc<Proxies>,
     pub options: RuntimeOptions,
     pub stats: Arc<Stats>,
     pub report: LoadReport,
@@ -122,29 +131,35 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Loads a component on the process-wide engine, with a new HTTP client.
+    /// Loads a component on the process-wide engine, with a new HTTP client
+    /// (and the proxies of the environment, read now).
     pub fn load(path: &Path, options: RuntimeOptions) -> Result<Runtime> {
-        let client = outbound::client(options.ca_bundle.as_deref(), options.clamp)?;
-        Self::load_with(engine()?, client, Arc::default(), path, options)
+        let proxies = Arc::new(Proxies::from_env());
+        let client =
+            outbound::client_with(options.ca_bundle.as_deref(), options.clamp, proxies.clone())?;
+        let net = Net {
+            client,
+            proxies,
+            stats: Arc::default(),
+        };
+        Self::load_with(engine()?, net, path, options)
     }
 
     /// Loads the component at `path` (a `--watch` swap) sharing this
     /// runtime's engine, epoch ticker, HTTP client (and its connection
     /// pool), counters and options.
     pub fn reload(&self, path: &Path) -> Result<Runtime> {
-        Self::load_with(
-            self.engine.clone(),
-            self.client.clone(),
-            self.stats.clone(),
-            path,
-            self.options.clone(),
-        )
+        let net = Net {
+            client: self.client.clone(),
+            proxies: self.proxies.clone(),
+            stats: self.stats.clone(),
+        };
+        Self::load_with(self.engine.clone(), net, path, self.options.clone())
     }
 
     fn load_with(
         engine: Engine,
-        client: reqwest::Client,
-        stats: Arc<Stats>,
+        net: Net,
         path: &Path,
         options: RuntimeOptions,
     ) -> Result<Runtime> {
@@ -188,8 +203,9 @@ impl Runtime {
         Ok(Runtime {
             engine,
             pre,
-            client,
-            stats,
+            client: net.client,
+            proxies: net.proxies,
+            stats: net.stats,
             report: LoadReport {
                 contract,
                 component_bytes: bytes.len() as u64,
@@ -215,11 +231,21 @@ impl Runtime {
         &self.engine
     }
 
+    /// The proxies the HTTP client sends through.
+    pub fn proxies(&self) -> &Proxies {
+        &self.proxies
+    }
+
     /// A fresh instance whose outbound requests may reach `tenant` only.
+    /// Plain http:// to a tenant the client would reach through a proxy is
+    /// refused: the proxy would read the credentials.
     pub async fn instantiate(
         &self,
         tenant: Option<Authority>,
     ) -> Result<crate::instance::PluginInstance> {
+        if let Some(why) = tenant.as_ref().and_then(|t| self.proxies.refusal(t)) {
+            return Err(crate::input(why));
+        }
         let outbound = Outbound::new(
             tenant,
             self.options.allow_insecure_http,

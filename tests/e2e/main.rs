@@ -15,6 +15,7 @@ mod follow_rotation;
 mod hostile_tenant;
 mod ivanti;
 mod live;
+mod outbound_trust;
 mod refusals;
 mod sandbox;
 mod secrets;

@@ -18,8 +18,9 @@ struct Tls {
     tokio_rt: tokio::runtime::Runtime,
 }
 
-/// A TLS front for the simulated tenant: `https://localhost:PORT` with a
-/// certificate signed by a CA made here.
+/// A TLS front for the simulated tenant: `https://localhost:PORT` (or
+/// `https://tenant.test:PORT` through a proxy that resolves that name) with
+/// a certificate signed by a CA made here.
 fn tls_front(backend: SocketAddr) -> Tls {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -30,7 +31,7 @@ fn tls_front(backend: SocketAddr) -> Tls {
     let ca = ca_params.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(ca_params, ca_key);
     let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_string()])
+    let leaf = CertificateParams::new(vec!["localhost".to_string(), REMOTE.to_string()])
         .unwrap()
         .signed_by(&leaf_key, &issuer)
         .unwrap();
@@ -85,8 +86,15 @@ struct HttpsTenant {
     ca: String,
 }
 
+/// A tenant name that is not this machine's: only the test proxy resolves it.
+const REMOTE: &str = "tenant.test";
+
 fn https_tenant() -> HttpsTenant {
-    let sim = sim_with(|c| c.tenant_host = "localhost".into());
+    https_tenant_at("localhost")
+}
+
+fn https_tenant_at(host: &str) -> HttpsTenant {
+    let sim = sim_with(|c| c.tenant_host = host.into());
     let backend: SocketAddr = sim.url().trim_start_matches("http://").parse().unwrap();
     let tls = tls_front(backend);
     let dir = tempfile::tempdir().unwrap();
@@ -95,7 +103,7 @@ fn https_tenant() -> HttpsTenant {
         dir.path(),
         "config.json",
         &json!({
-            "auth": {"tenant_url": format!("https://localhost:{}", tls.addr.port()), "authentication_method": "basic_auth",
+            "auth": {"tenant_url": format!("https://{host}:{}", tls.addr.port()), "authentication_method": "basic_auth",
                      "employee_rec_id": c.employee_rec_id},
             "params": {"username": c.username, "password": c.password, "user_role": c.role},
         })
@@ -191,7 +199,8 @@ fn an_https_tenant_with_a_private_ca_needs_the_ca_bundle() {
     );
 }
 
-/// A CONNECT proxy that counts the tunnels it opens.
+/// A CONNECT proxy that counts the tunnels it opens (it resolves
+/// `localhost` and [`REMOTE`] to 127.0.0.1).
 fn connect_proxy(tokio_rt: &tokio::runtime::Runtime) -> (SocketAddr, Arc<AtomicU64>) {
     let tunnels = Arc::new(AtomicU64::new(0));
     let listener = tokio_rt
@@ -209,7 +218,9 @@ fn connect_proxy(tokio_rt: &tokio::runtime::Runtime) -> (SocketAddr, Arc<AtomicU
                     return;
                 }
                 let target = match line.split_whitespace().collect::<Vec<_>>().as_slice() {
-                    ["CONNECT", target, _] => target.replace("localhost", "127.0.0.1"),
+                    ["CONNECT", target, _] => target
+                        .replace("localhost", "127.0.0.1")
+                        .replace(REMOTE, "127.0.0.1"),
                     _ => return,
                 };
                 loop {
@@ -236,6 +247,9 @@ fn connect_proxy(tokio_rt: &tokio::runtime::Runtime) -> (SocketAddr, Arc<AtomicU
     (addr, tunnels)
 }
 
+/// A remote tenant goes through `HTTPS_PROXY`, unless `NO_PROXY` names it
+/// (then the host connects directly, and `tenant.test` does not resolve);
+/// a tenant on this machine never goes through a proxy.
 #[test]
 fn https_proxy_and_no_proxy_are_honoured() {
     let HttpsTenant {
@@ -244,7 +258,7 @@ fn https_proxy_and_no_proxy_are_honoured() {
         dir: _dir,
         config,
         ca,
-    } = https_tenant();
+    } = https_tenant_at(REMOTE);
     let (proxy, tunnels) = connect_proxy(&tls.tokio_rt);
     let proxy_url = format!("http://{proxy}");
     let via = cli(
@@ -261,15 +275,16 @@ fn https_proxy_and_no_proxy_are_honoured() {
         tunnels.load(Ordering::Relaxed) >= 1,
         "the request went through the proxy"
     );
+    assert_eq!(sim.calls().login, 1);
     let before = tunnels.load(Ordering::Relaxed);
     let direct = cli(
         &["--ca-bundle", &ca, "validate", "--config", &config],
-        &[("HTTPS_PROXY", &proxy_url), ("NO_PROXY", "localhost")],
+        &[("HTTPS_PROXY", &proxy_url), ("NO_PROXY", REMOTE)],
     );
     assert_eq!(
         direct.status.code(),
-        Some(0),
-        "{}",
+        Some(1),
+        "the name does not resolve without the proxy: {}",
         String::from_utf8_lossy(&direct.stderr)
     );
     assert_eq!(
@@ -277,5 +292,31 @@ fn https_proxy_and_no_proxy_are_honoured() {
         before,
         "NO_PROXY bypassed the proxy"
     );
-    assert_eq!(sim.calls().login, 2);
+    assert_eq!(sim.calls().login, 1);
+
+    let local = https_tenant();
+    let (proxy, tunnels) = connect_proxy(&local.tls.tokio_rt);
+    let proxy_url = format!("http://{proxy}");
+    let o = cli(
+        &[
+            "--ca-bundle",
+            &local.ca,
+            "validate",
+            "--config",
+            &local.config,
+        ],
+        &[("HTTPS_PROXY", &proxy_url), ("NO_PROXY", "")],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(local.sim.calls().login, 1);
+    assert_eq!(
+        tunnels.load(Ordering::Relaxed),
+        0,
+        "this machine is reached directly"
+    );
 }

@@ -129,7 +129,11 @@ pub async fn run(runtime: Runtime, config: PluginConfig, opts: RunOptions) -> Re
     let _lock = StoreLock::acquire(&opts.store)?;
     let store = TaskDb::open(&opts.store)?;
     let redactor = Redactor::new(config.secrets.clone());
-    let tenant = config.tenant_url.clone().unwrap_or_default();
+    let tenant = config
+        .tenant_url
+        .as_deref()
+        .map(cto_runtime::urls::shown_url)
+        .unwrap_or_default();
     let pool = Arc::new(Pool::new(runtime, config));
     let (alert_types, queue) = ask_plugin(&pool, opts.queue.as_deref()).await?;
     let ctx = Arc::new(Ctx::new(

@@ -200,7 +200,12 @@ fn introduce(rt: &Runtime, cfg: &PluginConfig, sim: Option<&ivanti_sim::Sim>) {
             "tenant: simulated Ivanti Neurons for ITSM at {} (no real tenant configured)",
             s.url()
         ),
-        None => println!("tenant: {}", cfg.tenant_url.as_deref().unwrap_or("(none)")),
+        None => println!(
+            "tenant: {}",
+            cfg.tenant_url
+                .as_deref()
+                .map_or_else(|| "(none)".into(), cto_runtime::urls::shown_url)
+        ),
     }
 }
 
