@@ -390,3 +390,66 @@ pub fn no_secrets(secrets: &[String], haystacks: &[(String, String)]) -> Vec<Vio
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn incident(number: u64, id: &str, notes: &[String]) -> IncidentView {
+        IncidentView {
+            number,
+            rec_id: format!("R{number}"),
+            status: "Logged".into(),
+            owner: None,
+            subject: "s".into(),
+            symptom: format!("Alert ID: {id}\n\n{REFERENCE}{id}"),
+            notes: notes.to_vec(),
+            record: Value::Null,
+        }
+    }
+
+    #[test]
+    fn a_second_incident_for_an_alert_and_a_second_open_incident_per_key_are_found() {
+        let stream = Stream::draw(&mut Rng::new(3), 3, false);
+        let first = stream.tickets().next().unwrap();
+        let id = first.id.clone().unwrap();
+        let mut incidents: Vec<IncidentView> = Vec::new();
+        for (n, l) in stream.tickets().enumerate() {
+            incidents.push(incident(n as u64, l.id.as_deref().unwrap(), &[]));
+        }
+        assert!(tickets(&stream, &incidents)
+            .iter()
+            .all(|v| v.class == "two_open_incidents"));
+        incidents.push(incident(999, &id, &[note_for(&id, &first.name)]));
+        let classes: Vec<&str> = tickets(&stream, &incidents)
+            .iter()
+            .map(|v| v.class)
+            .collect();
+        assert!(classes.contains(&"ticketed_twice"), "{classes:?}");
+        assert!(classes.contains(&"two_open_incidents"), "{classes:?}");
+    }
+
+    #[test]
+    fn every_spelling_the_redactor_promises_is_looked_for() {
+        let s = spellings("p&ss \"q\" x");
+        for want in [
+            "p&ss \"q\" x",
+            "p&ss \\\"q\\\" x",
+            "p%26ss%20%22q%22%20x",
+            "p&amp;ss &quot;q&quot; x",
+            "p&#38;ss\n &#34;q&#34;\n x",
+        ] {
+            assert!(s.iter().any(|x| x == want), "{want} in {s:?}");
+        }
+        let found = no_secrets(
+            &["p&ss \"q\" x".into()],
+            &[("out".into(), "x p%26ss%20%22q%22%20x y".into())],
+        );
+        assert_eq!(found.len(), 1);
+        assert!(
+            !found[0].detail.contains("p%26ss"),
+            "the report does not repeat the secret"
+        );
+    }
+}

@@ -47,6 +47,9 @@ struct Args {
     /// Seconds one host invocation may take before it is killed as hung.
     #[arg(long, default_value_t = 90)]
     deadline: u64,
+    /// Streams without ids past 128 characters.
+    #[arg(long)]
+    no_long_ids: bool,
     /// Print every seed's report, not only the failing ones.
     #[arg(long)]
     verbose: bool,
@@ -90,6 +93,7 @@ fn main() -> Result<()> {
         faults: faults(&args.faults).context("--faults")?,
         clean_runs: args.clean_runs,
         deadline: Duration::from_secs(args.deadline),
+        long_ids: !args.no_long_ids,
     };
     let (seeds, verbose): (Vec<u64>, bool) = match args.seed {
         Some(s) => (vec![s], true),

@@ -26,6 +26,9 @@ pub struct Options {
     pub clean_runs: usize,
     /// A host invocation running longer than this is killed (and a violation).
     pub deadline: Duration,
+    /// Whether streams hold ids past 128 characters (off where a suite must pass on a
+    /// host that still cuts them).
+    pub long_ids: bool,
 }
 
 /// What a seed did and broke.
@@ -174,7 +177,7 @@ fn append(path: &Path, text: &str) -> std::io::Result<()> {
 pub fn run(seed: u64, opts: &Options) -> anyhow::Result<Report> {
     let started = Instant::now();
     let mut rng = Rng::new(seed);
-    let stream = Stream::draw(&mut rng, seed);
+    let stream = Stream::draw(&mut rng, seed, opts.long_ids);
     let schedule = Schedule::draw(&mut rng, &opts.faults);
     let password = rng.pick(PASSWORDS).to_string();
     let sim = Sim::start(SimConfig {

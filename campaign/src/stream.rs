@@ -58,15 +58,21 @@ fn alert(id: &str, key: usize, alert_type: &str) -> String {
     .to_string()
 }
 
-fn fresh_id(rng: &mut Rng, seed: u64, i: usize, counts: &mut [usize; 2]) -> String {
-    if rng.chance(0.07) {
+fn fresh_id(rng: &mut Rng, seed: u64, i: usize, long_ids: bool, counts: &mut [usize; 2]) -> String {
+    // Every draw is made either way, so `long_ids` changes no other part of a seed.
+    let (long, len, odd, which) = (
+        rng.chance(0.07),
+        rng.range(129, 300) as usize,
+        rng.chance(0.07),
+        rng.below(ODD.len()),
+    );
+    if long && long_ids {
         counts[0] += 1;
         // The distinctive part is at the end, past any cut at 128 or 255 characters.
-        let len = rng.range(129, 300) as usize;
         format!("{}-{seed}-{i}", "L".repeat(len))
-    } else if rng.chance(0.07) {
+    } else if odd {
         counts[1] += 1;
-        format!("{} {seed}-{i}", rng.pick(ODD))
+        format!("{} {seed}-{i}", ODD[which])
     } else {
         format!("c{seed}-{i}")
     }
@@ -74,7 +80,7 @@ fn fresh_id(rng: &mut Rng, seed: u64, i: usize, counts: &mut [usize; 2]) -> Stri
 
 impl Stream {
     /// 20 to 60 lines over 2 to 8 dedup keys, one key stormed.
-    pub fn draw(rng: &mut Rng, seed: u64) -> Stream {
+    pub fn draw(rng: &mut Rng, seed: u64, long_ids: bool) -> Stream {
         let n = rng.range(20, 60) as usize;
         let keys = rng.range(2, 8) as usize;
         let (storm_key, storm_at, storm_len) =
@@ -122,7 +128,7 @@ impl Stream {
                     name,
                 }
             } else {
-                let id = fresh_id(rng, seed, i, &mut counts);
+                let id = fresh_id(rng, seed, i, long_ids, &mut counts);
                 ids.push(id.clone());
                 Line {
                     text: alert(&id, key, "DLP"),

@@ -440,3 +440,22 @@ impl Schedule {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_draws_one_schedule_and_only_from_the_faults_allowed() {
+        let allowed = ["kill9", "storm_429", "empty_sync_page"];
+        let a = Schedule::draw(&mut Rng::new(11), &allowed).lines();
+        assert_eq!(a, Schedule::draw(&mut Rng::new(11), &allowed).lines());
+        for seed in 0..200 {
+            let s = Schedule::draw(&mut Rng::new(seed), &allowed);
+            assert!(!s.runs.is_empty());
+            for f in s.runs.iter().flatten().chain(&s.sync) {
+                assert!(allowed.contains(&f.name), "{}", f.name);
+            }
+        }
+    }
+}
