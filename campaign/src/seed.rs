@@ -208,6 +208,7 @@ pub fn run(seed: u64, opts: &Options) -> anyhow::Result<Report> {
     let mut outputs: Vec<(String, String)> = Vec::new();
     let faulty = schedule.runs.len().max(1);
     let mut last = None;
+    let mut killed = false;
     for i in 0..faulty + opts.clean_runs {
         if i == 1 {
             let s = seat.sync(&schedule.sync);
@@ -222,6 +223,7 @@ pub fn run(seed: u64, opts: &Options) -> anyhow::Result<Report> {
         let faults = schedule.runs.get(i).map_or(&[][..], Vec::as_slice);
         let r = seat.run(faults);
         let label = format!("run {}", i + 1);
+        killed |= r.killed;
         report.runs.push(describe(&label, &r));
         if r.hung {
             report.violations.push(Violation {
@@ -250,7 +252,14 @@ pub fn run(seed: u64, opts: &Options) -> anyhow::Result<Report> {
             break;
         }
     }
-    verdict(&seat, &stream, &password, last, outputs, &mut report);
+    verdict(
+        &seat,
+        &stream,
+        &password,
+        (last, killed),
+        outputs,
+        &mut report,
+    );
     report.elapsed = started.elapsed();
     Ok(report)
 }
@@ -264,7 +273,7 @@ fn verdict(
     seat: &Seat,
     stream: &Stream,
     password: &str,
-    last: Option<serde_json::Value>,
+    (last, killed): (Option<serde_json::Value>, bool),
     mut outputs: Vec<(String, String)>,
     report: &mut Report,
 ) {
@@ -284,7 +293,7 @@ fn verdict(
     }
     report
         .violations
-        .extend(check::tickets(stream, &seat.sim.incidents()));
+        .extend(check::tickets(stream, &seat.sim.incidents(), killed));
     outputs.push(("the store".into(), check::store_text(&store)));
     outputs.push((
         "the rejected file".into(),

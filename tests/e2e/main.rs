@@ -7,6 +7,7 @@
 mod fixtures;
 
 mod batch;
+mod campaign;
 mod cli;
 mod faults;
 mod hardening;
