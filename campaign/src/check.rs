@@ -31,6 +31,14 @@ fn open(status: &str) -> bool {
     !["closed", "cancelled", "resolved"].contains(&status.to_ascii_lowercase().as_str())
 }
 
+/// How the plugin writes an id in the reference line: without control characters (a
+/// tab or line break would break the line; documented in `plugin/src/mapping.rs`).
+/// Its cut at 128 characters is not applied: two ids sharing 128 characters would
+/// share a reference, and the campaign's long ids are there to show it.
+pub fn reference(id: &str) -> String {
+    id.chars().filter(|c| !c.is_control()).collect()
+}
+
 /// A short, single-line form of an id for reports.
 pub fn show(id: &str) -> String {
     let s: String = id.escape_debug().collect();
@@ -60,9 +68,14 @@ pub fn tickets(stream: &Stream, incidents: &[IncidentView], killed: bool) -> Vec
                 .to_string(),
         )
     };
-    let key_of: HashMap<&str, usize> = stream
+    let key_of: HashMap<String, usize> = stream
         .tickets()
-        .map(|l| (l.id.as_deref().unwrap_or(""), l.key.unwrap_or(usize::MAX)))
+        .map(|l| {
+            (
+                reference(l.id.as_deref().unwrap_or("")),
+                l.key.unwrap_or(usize::MAX),
+            )
+        })
         .collect();
     let mut incident_key: HashMap<u64, usize> = HashMap::new();
     let mut by_ref: HashMap<String, Vec<u64>> = HashMap::new();
@@ -94,7 +107,7 @@ pub fn tickets(stream: &Stream, incidents: &[IncidentView], killed: bool) -> Vec
             line.id.as_deref().unwrap_or(""),
             line.key.unwrap_or(usize::MAX),
         );
-        let made = by_ref.get(id).map_or(0, Vec::len);
+        let made = by_ref.get(&reference(id)).map_or(0, Vec::len);
         let note = note_for(id, &line.name);
         let mut noted = 0;
         for inc in incidents {
@@ -130,7 +143,7 @@ pub fn tickets(stream: &Stream, incidents: &[IncidentView], killed: bool) -> Vec
                 format!(
                     "alert {} is ticketed {n} times ({made} incidents {:?}, {noted} notes)",
                     show(id),
-                    by_ref.get(id)
+                    by_ref.get(&reference(id))
                 ),
             )),
         }
