@@ -261,6 +261,13 @@ pub fn run(seed: u64, opts: &Options) -> anyhow::Result<Report> {
         &mut report,
     );
     report.elapsed = started.elapsed();
+    if std::env::var_os("CTO_CAMPAIGN_KEEP").is_some() {
+        // For a post-mortem: the store, the alerts, the configurations.
+        let kept = seat.dir.keep();
+        report
+            .runs
+            .push(format!("files kept in {}", kept.display()));
+    }
     Ok(report)
 }
 
