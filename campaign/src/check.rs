@@ -53,20 +53,19 @@ pub fn show(id: &str) -> String {
     }
 }
 
-/// Every alert id ticketed exactly once (one incident, or one note on an incident
-/// of its key), no incident for an unknown id, no two open incidents per key. `killed`:
-/// a run was killed, and the README allows an update cut between Ivanti's commit and
-/// the store's one extra note, so that case has its own class.
-pub fn tickets(stream: &Stream, incidents: &[IncidentView], killed: bool) -> Vec<Violation> {
-    let mut out = Vec::new();
+/// Which alert each incident names (by its reference line), as its dedup key, and the
+/// incidents per reference; an incident naming no alert of the stream is a violation.
+struct Attributed {
+    key_of_incident: HashMap<u64, usize>,
+    by_ref: HashMap<String, Vec<u64>>,
+}
+
+fn attribute(stream: &Stream, incidents: &[IncidentView], out: &mut Vec<Violation>) -> Attributed {
     // The reference is the Symptom's last line; an id may hold spaces, so match whole.
     let ref_of = |inc: &IncidentView| -> Option<String> {
         let at = inc.symptom.rfind(REFERENCE)?;
-        Some(
-            inc.symptom[at + REFERENCE.len()..]
-                .trim_end_matches(['\n', '\r'])
-                .to_string(),
-        )
+        let line = &inc.symptom[at + REFERENCE.len()..];
+        Some(line.trim_end_matches(['\n', '\r']).to_string())
     };
     let key_of: HashMap<String, usize> = stream
         .tickets()
@@ -77,80 +76,85 @@ pub fn tickets(stream: &Stream, incidents: &[IncidentView], killed: bool) -> Vec
             )
         })
         .collect();
-    let mut incident_key: HashMap<u64, usize> = HashMap::new();
-    let mut by_ref: HashMap<String, Vec<u64>> = HashMap::new();
+    let mut a = Attributed {
+        key_of_incident: HashMap::new(),
+        by_ref: HashMap::new(),
+    };
     for inc in incidents {
-        match ref_of(inc) {
-            Some(r) => {
-                if let Some(k) = key_of.get(r.as_str()) {
-                    incident_key.insert(inc.number, *k);
-                } else {
-                    out.push(v(
-                        "unknown_incident",
-                        format!(
-                            "incident {} names alert {} that the stream does not ticket",
-                            inc.number,
-                            show(&r)
-                        ),
-                    ));
-                }
-                by_ref.entry(r).or_default().push(inc.number);
+        let Some(r) = ref_of(inc) else {
+            out.push(v(
+                "unknown_incident",
+                format!("incident {} has no reference line", inc.number),
+            ));
+            continue;
+        };
+        match key_of.get(r.as_str()) {
+            Some(k) => {
+                a.key_of_incident.insert(inc.number, *k);
             }
             None => out.push(v(
                 "unknown_incident",
-                format!("incident {} has no reference line", inc.number),
+                format!(
+                    "incident {} names alert {} that the stream does not ticket",
+                    inc.number,
+                    show(&r)
+                ),
             )),
         }
+        a.by_ref.entry(r).or_default().push(inc.number);
     }
+    a
+}
+
+/// Every alert id ticketed exactly once (one incident, or one note on an incident
+/// of its key), no incident for an unknown id, no two open incidents per key. `killed`:
+/// a run was killed, and the README allows an update cut between Ivanti's commit and
+/// the store's one extra note, so that case has its own class.
+pub fn tickets(stream: &Stream, incidents: &[IncidentView], killed: bool) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let a = attribute(stream, incidents, &mut out);
     for line in stream.tickets() {
         let (id, key) = (
             line.id.as_deref().unwrap_or(""),
             line.key.unwrap_or(usize::MAX),
         );
-        let made = by_ref.get(&reference(id)).map_or(0, Vec::len);
+        let made = a.by_ref.get(&reference(id)).map_or(0, Vec::len);
         let note = note_for(id, &line.name);
         let mut noted = 0;
         for inc in incidents {
             let n = inc.notes.iter().filter(|t| **t == note).count();
-            // An incident naming no alert of the stream is reported once, above.
-            if n > 0 && incident_key.get(&inc.number).is_some_and(|k| *k != key) {
-                out.push(v(
-                    "note_on_wrong_incident",
-                    format!(
-                        "alert {}'s note is on incident {}, not one of its key {key}",
-                        show(id),
-                        inc.number
-                    ),
-                ));
+            // An incident naming no alert of the stream is reported once, in `attribute`.
+            if n > 0
+                && a.key_of_incident
+                    .get(&inc.number)
+                    .is_some_and(|k| *k != key)
+            {
+                let why = format!(
+                    "alert {}'s note is on incident {}, not one of its key {key}",
+                    show(id),
+                    inc.number
+                );
+                out.push(v("note_on_wrong_incident", why));
             }
             noted += n;
         }
+        let (shown, refs) = (show(id), a.by_ref.get(&reference(id)));
         match made + noted {
             1 => {}
-            0 => out.push(v(
-                "unticketed",
-                format!("alert {} has no incident and no note", show(id)),
-            )),
+            0 => out.push(v("unticketed", format!("alert {shown} has no incident and no note"))),
             2 if killed && made == 0 => out.push(v(
                 "note_repeated_after_kill",
-                format!(
-                    "alert {} has two notes (the README allows one extra after a kill)",
-                    show(id)
-                ),
+                format!("alert {shown} has two notes (the README allows one extra after a kill)"),
             )),
             n => out.push(v(
                 "ticketed_twice",
-                format!(
-                    "alert {} is ticketed {n} times ({made} incidents {:?}, {noted} notes)",
-                    show(id),
-                    by_ref.get(&reference(id))
-                ),
+                format!("alert {shown} is ticketed {n} times ({made} incidents {refs:?}, {noted} notes)"),
             )),
         }
     }
     let mut open_per_key: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
     for inc in incidents.iter().filter(|i| open(&i.status)) {
-        if let Some(k) = incident_key.get(&inc.number) {
+        if let Some(k) = a.key_of_incident.get(&inc.number) {
             open_per_key.entry(*k).or_default().push(inc.number);
         }
     }
@@ -260,6 +264,13 @@ pub fn nothing_lost(
             ));
         }
     }
+    out.extend(rejected_file(stream, rejected));
+    out
+}
+
+/// Each unusable line is in the rejected file once, with a reason.
+fn rejected_file(stream: &Stream, rejected: &Path) -> Vec<Violation> {
+    let mut out = Vec::new();
     let text = std::fs::read_to_string(rejected).unwrap_or_default();
     let mut numbers: Vec<u64> = Vec::new();
     for l in text.lines() {

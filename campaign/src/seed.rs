@@ -173,6 +173,66 @@ fn append(path: &Path, text: &str) -> std::io::Result<()> {
         .write_all(text.as_bytes())
 }
 
+/// Checks what a run that was not killed must hold: it ended with a summary that adds up.
+fn after_run(label: &str, r: &HostRun, deadline: Duration, report: &mut Report) {
+    if r.hung {
+        report.violations.push(Violation {
+            class: "hang",
+            detail: format!("{label} ran past {deadline:?}"),
+        });
+    }
+    if r.killed || r.hung {
+        return;
+    }
+    match r.summary() {
+        Some(s) => report.violations.extend(check::adds_up(label, &s)),
+        None => report.violations.push(Violation {
+            class: "host_error",
+            detail: format!(
+                "{label} exited {:?} without a summary: {}",
+                r.code,
+                tail(&r.stderr)
+            ),
+        }),
+    }
+}
+
+/// The faulty runs, the sync step and the second part of the stream after run 1, then
+/// clean reruns until one settles. Returns the settled run's summary (None: stuck) and
+/// whether a run was killed.
+fn drive(
+    seat: &Seat,
+    stream: &Stream,
+    schedule: &Schedule,
+    report: &mut Report,
+    outputs: &mut Vec<(String, String)>,
+) -> anyhow::Result<(Option<serde_json::Value>, bool)> {
+    let faulty = schedule.runs.len().max(1);
+    let mut killed = false;
+    for i in 0..faulty + seat.opts.clean_runs {
+        if i == 1 {
+            let s = seat.sync(&schedule.sync);
+            report.runs.push(describe("sync", &s));
+            outputs.push(("the sync's stdout".into(), s.stdout));
+            outputs.push(("the sync's stderr".into(), s.stderr));
+            let rest = stream.text(stream.split, stream.lines.len());
+            append(&seat.path("alerts.jsonl"), &rest)?;
+        }
+        let r = seat.run(schedule.runs.get(i).map_or(&[][..], Vec::as_slice));
+        let label = format!("run {}", i + 1);
+        killed |= r.killed;
+        report.runs.push(describe(&label, &r));
+        after_run(&label, &r, seat.opts.deadline, report);
+        outputs.push((format!("{label}'s stdout"), r.stdout.clone()));
+        outputs.push((format!("{label}'s stderr"), r.stderr.clone()));
+        // Settled only once every faulty run and the stream's second part are behind it.
+        if i + 1 >= faulty.max(2) && settled(&r) {
+            return Ok((r.summary(), killed));
+        }
+    }
+    Ok((None, killed))
+}
+
 /// Runs one seed to its verdict.
 pub fn run(seed: u64, opts: &Options) -> anyhow::Result<Report> {
     let started = Instant::now();
@@ -206,52 +266,7 @@ pub fn run(seed: u64, opts: &Options) -> anyhow::Result<Report> {
         elapsed: Duration::ZERO,
     };
     let mut outputs: Vec<(String, String)> = Vec::new();
-    let faulty = schedule.runs.len().max(1);
-    let mut last = None;
-    let mut killed = false;
-    for i in 0..faulty + opts.clean_runs {
-        if i == 1 {
-            let s = seat.sync(&schedule.sync);
-            report.runs.push(describe("sync", &s));
-            outputs.push(("the sync's stdout".into(), s.stdout));
-            outputs.push(("the sync's stderr".into(), s.stderr));
-            append(
-                &seat.path("alerts.jsonl"),
-                &stream.text(stream.split, stream.lines.len()),
-            )?;
-        }
-        let faults = schedule.runs.get(i).map_or(&[][..], Vec::as_slice);
-        let r = seat.run(faults);
-        let label = format!("run {}", i + 1);
-        killed |= r.killed;
-        report.runs.push(describe(&label, &r));
-        if r.hung {
-            report.violations.push(Violation {
-                class: "hang",
-                detail: format!("{label} ran past {:?}", opts.deadline),
-            });
-        }
-        if !r.killed && !r.hung {
-            match r.summary() {
-                Some(s) => report.violations.extend(check::adds_up(&label, &s)),
-                None => report.violations.push(Violation {
-                    class: "host_error",
-                    detail: format!(
-                        "{label} exited {:?} without a summary: {}",
-                        r.code,
-                        tail(&r.stderr)
-                    ),
-                }),
-            }
-        }
-        let done = i + 1 >= faulty.max(2) && settled(&r);
-        outputs.push((format!("{label}'s stdout"), r.stdout.clone()));
-        outputs.push((format!("{label}'s stderr"), r.stderr.clone()));
-        if done {
-            last = r.summary();
-            break;
-        }
-    }
+    let (last, killed) = drive(&seat, &stream, &schedule, &mut report, &mut outputs)?;
     verdict(
         &seat,
         &stream,
