@@ -17,7 +17,8 @@ lines to reject or filter) and a schedule of faults drawn from the table (see --
 then the invariants: every alert ticketed exactly once (an incident or one note on its key's open \
 incident), no two open incidents per dedup key, no alert lost (done, rejected with a reason or \
 filtered, counts adding up), no spelling of the password in any output, the store or the rejected file.\n\n\
-A failing seed prints its schedule; `--seed N` reruns it. Exit 0 when no seed violated anything, 1 otherwise."
+A failing seed prints its schedule; `--seed N` (with the same --faults and --no-long-ids) reruns it. \
+CTO_CAMPAIGN_KEEP=1 keeps each seed's folder (store, alerts, configurations). Exit 0 when no seed violated anything, 1 otherwise."
 )]
 struct Args {
     /// How many seeds to run.
@@ -72,8 +73,15 @@ fn faults(names: &[String]) -> Result<Vec<&'static str>> {
 fn main() -> Result<()> {
     let args = Args::parse();
     if args.list {
+        // One drawn example per row, so the list says what each fault does.
+        let mut rng = cto_campaign::rng::Rng::new(0);
         for f in table::FAULTS {
-            println!("{:<22} {:?}", f.name, f.when);
+            println!(
+                "{:<22} {:<5} e.g. {}",
+                f.name,
+                format!("{:?}", f.when),
+                (f.draw)(&mut rng).1
+            );
         }
         return Ok(());
     }
@@ -102,6 +110,20 @@ fn main() -> Result<()> {
             args.verbose,
         ),
     };
+    // A seed reruns the same only with the same fault list and stream options.
+    println!(
+        "faults: {}; long ids: {}",
+        if args.faults.is_empty() {
+            "all".to_string()
+        } else {
+            opts.faults.join(",")
+        },
+        if opts.long_ids {
+            "yes"
+        } else {
+            "no (--no-long-ids)"
+        }
+    );
     let started = Instant::now();
     let mut tally = Tally::default();
     campaign(seeds, args.jobs, &opts, |r| {
