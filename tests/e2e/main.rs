@@ -8,6 +8,7 @@ mod fixtures;
 
 mod bad_input;
 mod batch;
+mod campaign;
 mod cli;
 mod config_errors;
 mod faults;
