@@ -11,7 +11,7 @@ use clap::Parser;
 use cto_host::batch::select::DedupKey;
 use cto_host::config;
 use cto_host::render;
-use cto_runtime::bindings::api::{Task, TaskState};
+use cto_runtime::bindings::api::{DefaultMappings, Task, TaskState};
 use cto_runtime::runtime::{Runtime, RuntimeOptions};
 use cto_runtime::session::PluginConfig;
 use cto_runtime::session::PluginSession;
@@ -99,8 +99,19 @@ fn options() -> RuntimeOptions {
     }
 }
 
-async fn create_n(s: &mut PluginSession, from: usize, n: usize) -> Result<Vec<Task>> {
-    let defaults = s.defaults().await.map_err(|f| anyhow::anyhow!("{f}"))?;
+/// The plugin's default mappings, asked once per session as `cto-host run`
+/// asks them once per run.
+async fn defaults(s: &mut PluginSession) -> Result<DefaultMappings> {
+    s.defaults().await
+        .map_err(|f| anyhow::anyhow!("{f}"))
+}
+
+async fn create_n(
+    s: &mut PluginSession,
+    defaults: &DefaultMappings,
+    from: usize,
+    n: usize,
+) -> Result<Vec<Task>> {
     let mut out = Vec::with_capacity(n);
     for i in from..from + n {
         let a = cto_host::alert::from_value("bench", alert_json(i))?;
@@ -128,9 +139,10 @@ async fn economy(rt: &Runtime, rows: &mut Vec<Row>) -> Result<()> {
     let mut s = PluginSession::open(rt, &cfg)
         .await
         .map_err(|f| anyhow::anyhow!("{f}"))?;
-    create_n(&mut s, 0, 10).await?; // warm: login
+    let d = defaults(&mut s).await?;
+    create_n(&mut s, &d, 0, 10).await?; // warm: login
     sim.reset_calls();
-    let tasks = create_n(&mut s, 10, 990).await?;
+    let tasks = create_n(&mut s, &d, 10, 990).await?;
     let per = sim.calls().total as f64 / 990.0;
     rows.push(row(
         "tenant calls per created incident (steady state)",
@@ -139,7 +151,7 @@ async fn economy(rt: &Runtime, rows: &mut Vec<Row>) -> Result<()> {
         Some(per <= 1.0 + 1e-9),
     ));
 
-    let mut all = create_n(&mut s, 1000, 10).await?;
+    let mut all = create_n(&mut s, &d, 1000, 10).await?;
     all.extend(tasks);
     let before = rt.stats.bytes_received.load(Ordering::Relaxed);
     sim.reset_calls();
@@ -259,16 +271,17 @@ async fn saturated(path: &Path, args: &Args, rows: &mut Vec<Row>) -> Result<()> 
             .await
             .map_err(|f| anyhow::anyhow!("{f}"))?;
         s.check().await.map_err(|f| anyhow::anyhow!("{f}"))?;
-        sessions.push(s);
+        let d = defaults(&mut s).await?;
+        sessions.push((s, d));
     }
     let started = Instant::now();
     let workers = sessions
         .into_iter()
         .enumerate()
-        .map(|(w, mut s)| async move {
+        .map(|(w, (mut s, d))| async move {
             let mut i = 0;
             while started.elapsed() < window {
-                create_n(&mut s, 1_000_000 * (w + 1) + i, 1).await?;
+                create_n(&mut s, &d, 1_000_000 * (w + 1) + i, 1).await?;
                 i += 1;
             }
             anyhow::Ok(i as u64)

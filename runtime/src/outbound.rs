@@ -8,13 +8,14 @@
 use crate::proxy::Proxies;
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
-use futures::StreamExt;
-use http_body_util::{BodyExt, Limited, StreamBody};
+use http_body_util::{BodyExt, Limited};
 use std::future::Future;
 use std::net::IpAddr;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
@@ -158,6 +159,8 @@ pub struct Outbound {
     stats: Arc<Stats>,
     /// This instance's requests never sent since its last one that was.
     unsent_streak: Arc<AtomicU64>,
+    /// The scheme and authority, as written, of the last request permitted.
+    permitted: Option<(String, String)>,
 }
 
 /// Builds the host's HTTP client once per runtime: connections are reused
@@ -217,6 +220,7 @@ impl Outbound {
             client,
             stats,
             unsent_streak: Arc::default(),
+            permitted: None,
         }
     }
 
@@ -236,6 +240,24 @@ impl Outbound {
             return false;
         };
         asked == *allowed && (asked.https || allowed.is_loopback() || self.allow_insecure_http)
+    }
+
+    /// [`Self::permits`], remembering the scheme and authority it last
+    /// allowed as written: a session's requests all go to its one tenant,
+    /// so the URL is read the URL standard's way once, not per request.
+    fn permits_again(&mut self, uri: &http::Uri) -> bool {
+        let scheme = uri.scheme_str().unwrap_or_default();
+        let authority = uri.authority().map_or("", |a| a.as_str());
+        if let Some((s, a)) = &self.permitted {
+            if s == scheme && a == authority {
+                return true;
+            }
+        }
+        if !self.permits(uri) {
+            return false;
+        }
+        self.permitted = Some((scheme.to_owned(), authority.to_owned()));
+        true
     }
 
     fn clamp(&self, asked: Option<RequestOptions>) -> Clamp {
@@ -351,35 +373,75 @@ async fn send(
             return Err(HttpError::HttpResponseTimeout);
         }
     };
-    let mut builder = http::Response::builder().status(response.status());
-    for (k, v) in response.headers() {
-        builder = builder.header(k, v);
-    }
-    let between = limits.between_bytes;
-    let chunks = response.bytes_stream();
-    let frames = futures::stream::unfold(chunks, move |mut chunks| {
-        let stats = stats.clone();
-        async move {
-            match tokio::time::timeout(between, chunks.next()).await {
-                Ok(Some(Ok(bytes))) => {
-                    stats
+    // The head and headers are moved, not copied; the body is read through
+    // the between-bytes timeout and counted.
+    let (parts, body) = http::Response::from(response).into_parts();
+    let body = Incoming {
+        body,
+        between: limits.between_bytes,
+        idle: None,
+        stats,
+    };
+    let response = http::Response::from_parts(parts, body.boxed_unsync());
+    Ok((response, Box::new(async { Ok(()) })))
+}
+
+/// An answer's body as the plugin reads it: each frame counted in the
+/// runtime's received bytes, and a frame that takes longer than the
+/// between-bytes timeout to come ends the body with a read timeout. The
+/// timer is armed only while a frame is awaited (none for a body that is
+/// already here).
+struct Incoming {
+    body: reqwest::Body,
+    between: Duration,
+    idle: Option<Pin<Box<tokio::time::Sleep>>>,
+    stats: Arc<Stats>,
+}
+
+impl http_body::Body for Incoming {
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, HttpError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                this.idle = None;
+                if let Some(data) = frame.data_ref() {
+                    this.stats
                         .bytes_received
-                        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                    Some((Ok(http_body::Frame::data(bytes)), chunks))
+                        .fetch_add(data.len() as u64, Ordering::Relaxed);
                 }
-                Ok(Some(Err(e))) => Some((Err(map_reqwest(e)), chunks)),
-                Ok(None) => None,
-                Err(_) => Some((Err(HttpError::ConnectionReadTimeout), chunks)),
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(map_reqwest(e)))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => {
+                let between = this.between;
+                let idle = this
+                    .idle
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(between)));
+                match idle.as_mut().poll(cx) {
+                    Poll::Ready(()) => {
+                        this.idle = None;
+                        Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout)))
+                    }
+                    Poll::Pending => Poll::Pending,
+                }
             }
         }
-    });
-    let body: WasiBody =
-        StreamBody::new(frames.map(|f: Result<http_body::Frame<Bytes>, HttpError>| f))
-            .boxed_unsync();
-    let response = builder
-        .body(body)
-        .map_err(|e| HttpError::InternalError(Some(e.to_string())))?;
-    Ok((response, Box::new(async { Ok(()) })))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 impl WasiHttpHooks for Outbound {
@@ -394,7 +456,7 @@ impl WasiHttpHooks for Outbound {
         fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> SendFuture {
         drop(fut);
-        if !self.permits(request.uri()) {
+        if !self.permits_again(request.uri()) {
             self.stats.denied.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(target: "cto_runtime::outbound", uri = %redact_query(request.uri()), "denied a plugin request outside the configured tenant");
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
@@ -460,6 +522,23 @@ mod tests {
             Arc::default(),
         );
         assert!(!none.permits(&"https://tenant.example.com/".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_remembered_permit_is_for_that_scheme_and_authority_only() {
+        let mut o = outbound("https://tenant.example.com", false);
+        let ok: http::Uri = "https://tenant.example.com/api/x".parse().unwrap();
+        assert!(o.permits_again(&ok));
+        assert!(o.permits_again(&"https://tenant.example.com/api/y?q=1".parse().unwrap()));
+        for uri in [
+            "http://tenant.example.com/",
+            "https://tenant.example.com:8443/",
+            "https://evil.example.com/",
+            "https://user@evil.example.com/",
+        ] {
+            assert!(!o.permits_again(&uri.parse().unwrap()), "{uri}");
+        }
+        assert!(o.permits_again(&ok));
     }
 
     #[test]
