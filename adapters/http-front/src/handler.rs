@@ -1,7 +1,9 @@
-//! `wasi:http/incoming-handler`: reads the request, answers with `api::handle`.
+//! `wasi:http/incoming-handler`: reads the request, answers with `routes::handle`.
 
-use crate::api::{self, Answer, MAX_BODY};
 use crate::exports::wasi::http::incoming_handler::Guest;
+use crate::json::Answer;
+use crate::request::MAX_BODY;
+use crate::routes;
 use crate::wasi::http::types::{
     Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
@@ -25,7 +27,7 @@ impl Guest for Front {
         };
         let path = request.path_with_query().unwrap_or_default();
         let answer = match read_body(&request) {
-            Ok(body) => api::handle(&method, &path, &body),
+            Ok(body) => routes::handle(&method, &path, &body),
             Err(a) => a,
         };
         respond(out, answer);
