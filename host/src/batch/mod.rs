@@ -24,6 +24,7 @@ pub mod select;
 pub mod signals;
 pub mod summary;
 mod unit;
+mod verdict;
 
 use crate::queue::{self, Queue};
 use crate::report::Redactor;
