@@ -37,11 +37,13 @@ impl<T: Transport, C: Clock> Client<T, C> {
                     .ok()
                     .and_then(|r| self.task_from_record(action, &r, &resp.body).ok());
                 Ok(match current {
-                    Some(c) if c.id.ends_with(rec_id) => Task {
-                        id: task.id.clone(),
-                        ..c
+                    Some(c) if c.id == task.id => c,
+                    // The key holds another incident: the task's is gone.
+                    Some(_) => Task {
+                        state: TaskState::Deleted,
+                        ..task.clone()
                     },
-                    _ => task.clone(),
+                    None => task.clone(),
                 })
             }
             status if is_record_not_found(status, &resp.body) || is_ivanti_404(status, &resp.body) => {
