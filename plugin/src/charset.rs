@@ -81,7 +81,10 @@ mod tests {
         let ct = Some("application/json; charset=ISO-8859-1");
         assert_eq!(to_utf8(body.clone(), ct), "{\"Owner\":\"José\"}".as_bytes());
         assert_eq!(
-            to_utf8(b"\x80 \x93x\x94 \x81".to_vec(), Some("text/json;Charset=\"windows-1252\"")),
+            to_utf8(
+                b"\x80 \x93x\x94 \x81".to_vec(),
+                Some("text/json;Charset=\"windows-1252\"")
+            ),
             "€ \u{201c}x\u{201d} \u{81}".as_bytes()
         );
         // Latin-1 keeps 0x80..=0x9F as the C1 controls.

@@ -165,11 +165,16 @@ fn an_empty_sync_page_deletes_nothing_and_a_deleted_incident_is_confirmed_delete
     assert_eq!(v["open"], 2, "the deleted one is confirmed and leaves: {v}");
     let db = rusqlite::Connection::open(b.store()).unwrap();
     let deleted: String = db
-        .query_row("SELECT task_id FROM tasks WHERE state = 'deleted'", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT task_id FROM tasks WHERE state = 'deleted'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
-    assert!(deleted.starts_with(&format!("{}|", numbers[1])), "{deleted}");
+    assert!(
+        deleted.starts_with(&format!("{}|", numbers[1])),
+        "{deleted}"
+    );
 }
 
 #[test]

@@ -294,7 +294,10 @@ async fn demo(
         }
     }
 
-    step(6, "sync states back (one batched query; a missing incident is read to confirm it is gone)");
+    step(
+        6,
+        "sync states back (one batched query; a missing incident is read to confirm it is gone)",
+    );
     let before = session.calls_made().await?;
     let synced = session
         .sync(&rows.iter().map(|r| r.task.clone()).collect::<Vec<_>>())

@@ -24,10 +24,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
     /// later sync or update finds out.
     pub(super) fn confirm(&mut self, task: &Task, rec_id: &str) -> Result<Task, Error> {
         let action = Action::Sync;
-        let path = format!(
-            "{INCIDENTS}('{rec_id}')?$select={}",
-            encode(SYNC_SELECT)
-        );
+        let path = format!("{INCIDENTS}('{rec_id}')?$select={}", encode(SYNC_SELECT));
         let resp = self
             .call(action, Method::Get, &path, None, true)
             .map_err(|e| e.error)?;
@@ -46,7 +43,9 @@ impl<T: Transport, C: Clock> Client<T, C> {
                     None => task.clone(),
                 })
             }
-            status if is_record_not_found(status, &resp.body) || is_ivanti_404(status, &resp.body) => {
+            status
+                if is_record_not_found(status, &resp.body) || is_ivanti_404(status, &resp.body) =>
+            {
                 Ok(Task {
                     state: TaskState::Deleted,
                     ..task.clone()

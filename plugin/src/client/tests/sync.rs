@@ -3,7 +3,8 @@
 
 use super::*;
 
-const INVALID_KEY: &str = r#"{"code":"ISM_4000","description":"Invalid key","message":["Invalid key"]}"#;
+const INVALID_KEY: &str =
+    r#"{"code":"ISM_4000","description":"Invalid key","message":["Invalid key"]}"#;
 
 #[test]
 fn sync_batches_selects_and_confirms_missing_rows_by_rec_id() {
@@ -32,7 +33,10 @@ fn sync_batches_selects_and_confirms_missing_rows_by_rec_id() {
     assert_eq!(out[1].assignee.as_deref(), Some("Admin"));
     assert_eq!(out[0].state, TaskState::Deleted);
     assert_eq!(out[100].status, "Resolved");
-    assert_eq!((out[101].state, out[102].state), (TaskState::New, TaskState::New));
+    assert_eq!(
+        (out[101].state, out[102].state),
+        (TaskState::New, TaskState::New)
+    );
     assert_eq!(out[103].state, TaskState::Deleted);
     assert_eq!(s.sent.len(), 8);
     let q = &s.sent[1].url;
@@ -46,9 +50,9 @@ fn sync_batches_selects_and_confirms_missing_rows_by_rec_id() {
     );
     assert!(s.sent[2].url.contains("$top=4"));
     assert!(
-        s.sent[3]
-            .url
-            .ends_with(&format!("incidents('{RID}')?$select=IncidentNumber%2CRecId%2CStatus%2COwner")),
+        s.sent[3].url.ends_with(&format!(
+            "incidents('{RID}')?$select=IncidentNumber%2CRecId%2CStatus%2COwner"
+        )),
         "{}",
         s.sent[3].url
     );
@@ -81,7 +85,10 @@ fn a_page_in_latin1_is_decoded_as_declared() {
         login_ok(),
         Ok(Response {
             status: 200,
-            headers: vec![("Content-Type".into(), "application/json; charset=ISO-8859-1".into())],
+            headers: vec![(
+                "Content-Type".into(),
+                "application/json; charset=ISO-8859-1".into(),
+            )],
             body: latin1,
         }),
     ]);
@@ -145,8 +152,12 @@ fn every_live_spelling_of_no_rows_is_confirmed_before_a_task_is_deleted() {
         (200, r#"{"@odata.count":0,"value":[]}"#),
     ] {
         let mut s = Script::default();
-        s.answers
-            .extend([login_ok(), ok(status, body), ok(400, INVALID_KEY), ok(400, INVALID_KEY)]);
+        s.answers.extend([
+            login_ok(),
+            ok(status, body),
+            ok(400, INVALID_KEY),
+            ok(400, INVALID_KEY),
+        ]);
         let mut c = s.client(parse(&basic()).unwrap());
         let out = c.sync(&[task(&format!("1|{RID}")), task(&format!("2|{RID}"))]);
         let out = out.unwrap_or_else(|e| panic!("{status} {body:?}: {e:?}"));
