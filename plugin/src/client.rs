@@ -151,6 +151,9 @@ impl<T: Transport, C: Clock> Client<T, C> {
             self.calls += 1;
         }
         if let Ok(r) = answer.as_mut() {
+            // Read in the charset the answer declares (Latin-1 decoded to UTF-8).
+            let body = std::mem::take(&mut r.body);
+            r.body = crate::charset::to_utf8(body, r.header("content-type"));
             if !(200..300).contains(&r.status) {
                 r.body = errors::redact_body(&self.redactor, &r.body);
             }
@@ -554,7 +557,10 @@ impl<T: Transport, C: Clock> Client<T, C> {
 
     /// Current states, one GET per batch of up to `batch_size` incidents.
     /// An incident not returned, or returned with another RecId (the
-    /// number was reused), is deleted; a task's id is never rewritten.
+    /// number was reused), is read by its RecId (`confirm`): only a tenant
+    /// saying its key is invalid makes it deleted, so an empty page (a
+    /// proxy, a role that lost read access) deletes nothing. A task's id
+    /// is never rewritten.
     /// A query refused for its length is split in two, and the smaller
     /// size kept for the session.
     pub fn sync(&mut self, tasks: &[Task]) -> Result<Vec<Task>, Error> {
@@ -605,26 +611,23 @@ impl<T: Transport, C: Clock> Client<T, C> {
                 }
             }
         }
-        Ok(tasks
-            .iter()
-            .zip(ids)
-            .map(|(t, (n, rec_id))| {
-                let slot = unique.binary_search(&n).expect("every number is in unique");
-                match &found[slot] {
-                    Some((stored, current)) if *stored == rec_id => Task {
-                        id: t.id.clone(),
-                        ..current.clone()
-                    },
-                    _ => Task {
-                        state: TaskState::Deleted,
-                        ..t.clone()
-                    },
-                }
-            })
-            .collect())
+        let mut synced = Vec::with_capacity(tasks.len());
+        for (t, (n, rec_id)) in tasks.iter().zip(ids) {
+            let slot = unique.binary_search(&n).expect("every number is in unique");
+            synced.push(match &found[slot] {
+                Some((stored, current)) if *stored == rec_id => Task {
+                    id: t.id.clone(),
+                    ..current.clone()
+                },
+                // Missing from its page: read by its RecId before it may leave the open set.
+                _ => self.confirm(t, &rec_id)?,
+            });
+        }
+        Ok(synced)
     }
 }
 
+mod confirm;
 mod recovery;
 #[cfg(test)]
 mod tests;

@@ -22,6 +22,7 @@ wit_bindgen::generate!({
 pub use exports::netskope::ticketing::ticket_orchestrator as wit;
 
 pub mod auth;
+pub mod charset;
 pub mod client;
 pub mod clock;
 pub mod config;

@@ -129,7 +129,10 @@ fn validate_fields_create_update_sync() {
     let v = stdout_json(&o);
     assert_eq!(v["tasks"][0]["state"], "on-hold");
     assert_eq!(v["tasks"][1]["state"], "deleted");
-    assert_eq!(v["tenant_calls"], 2, "login + one query");
+    assert_eq!(
+        v["tenant_calls"], 3,
+        "login, one query, one read confirming the missing task"
+    );
 }
 
 #[test]
@@ -281,7 +284,7 @@ fn demo_runs_end_to_end() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("validate the configuration"), "{out}");
     assert!(
-        out.contains("13 incidents synced in 1 tenant call(s)"),
+        out.contains("13 incidents synced in 2 tenant call(s)"),
         "{out}"
     );
     assert!(out.contains("login 1,"), "{out}");

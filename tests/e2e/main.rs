@@ -17,6 +17,7 @@ mod hostile_tenant;
 mod ivanti;
 mod live;
 mod outbound_trust;
+mod per_record;
 mod refusals;
 mod sandbox;
 mod secrets;

@@ -23,14 +23,15 @@ pub mod reach;
 pub mod select;
 pub mod signals;
 pub mod summary;
+mod sync;
 mod unit;
+mod verdict;
 
 use crate::queue::{self, Queue};
 use crate::task_store::lock::StoreLock;
 use crate::task_store::TaskDb;
 use anyhow::Result;
 use cto_redact::Redactor;
-use cto_runtime::instance::Failure;
 use cto_runtime::runtime::Runtime;
 use cto_runtime::session::PluginConfig;
 use ctx::Ctx;
@@ -45,14 +46,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use summary::{peak_rss_kib, Counters, StopReason, Summary};
+pub use sync::{sync_store, Synced, Unsynced};
 
 /// Calls one unit of work may cost (login, the call, retries): the quota
 /// guard keeps this much headroom per unit in flight.
 pub const CALLS_PER_UNIT_RESERVE: u64 = 5;
 /// The guide's limit: 100,000 API calls per 24 hours.
 pub const DEFAULT_DAILY_BUDGET: u64 = 100_000;
-/// Tasks handed to the plugin per sync call (it batches them by 100).
-const SYNC_PAGE: usize = 1000;
 
 pub struct RunOptions {
     pub alerts: Source,
@@ -74,41 +74,12 @@ pub struct RunOptions {
     pub config_path: Option<PathBuf>,
 }
 
-/// Syncs every open task in the store, a page at a time.
-pub async fn sync_store(store: &TaskDb, pool: &Pool) -> Result<Result<u64, Failure>> {
-    let mut lease = match pool.take().await {
-        Ok(l) => l,
-        Err(f) => return Ok(Err(f)),
-    };
-    let mut after = String::new();
-    let mut synced = 0;
-    loop {
-        let page = store.open_tasks(&after, SYNC_PAGE)?;
-        let Some(last) = page.last() else { break };
-        after = last.id.clone();
-        match lease.session.sync(&page).await {
-            Ok(tasks) => {
-                store.apply_sync(&tasks)?;
-                synced += tasks.len() as u64;
-            }
-            Err(f) => return Ok(Err(f)),
-        }
-        if page.len() < SYNC_PAGE {
-            break;
-        }
-    }
-    pool.give(lease);
-    Ok(Ok(synced))
-}
-
 /// Syncs the store every `every` while the run goes on.
 async fn sync_every(ctx: Arc<Ctx>, every: Duration) {
     loop {
         tokio::time::sleep(every).await;
         match sync_store(&ctx.store, &ctx.pool).await {
-            Ok(Ok(n)) => {
-                ctx.counters.synced.fetch_add(n, Ordering::Relaxed);
-            }
+            Ok(Ok(n)) => ctx.counters.synced_now(n),
             Ok(Err(f)) => {
                 tracing::warn!(error = %f, "periodic sync failed; it is tried again next interval")
             }
@@ -196,7 +167,7 @@ async fn drive(
     }
     if opts.sync_interval.is_some() && !ctx.stopped_early() {
         if let Ok(Ok(n)) = sync_store(&ctx.store, pool).await {
-            ctx.counters.synced.fetch_add(n, Ordering::Relaxed);
+            ctx.counters.synced_now(n);
         }
     }
     if let Some(w) = watcher {

@@ -155,6 +155,12 @@ pub fn table(s: &Summary) -> String {
             "  rejected lines are in {f} (each line once per store)\n"
         ));
     }
+    for u in &s.tasks_not_synced {
+        out.push_str(&format!(
+            "  not synced: {} task(s) from {} to {} kept their state: {}\n",
+            u.tasks, u.first, u.last, u.reason
+        ));
+    }
     if let Some(why) = &s.stopped {
         out.push_str(&format!("  stopped early: {why}\n"));
     }

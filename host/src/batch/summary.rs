@@ -23,6 +23,8 @@ pub struct Counters {
     pub warnings: AtomicU64,
     pub in_flight: AtomicU64,
     pub failed_by_reason: Mutex<BTreeMap<String, u64>>,
+    /// Tasks the last sync could not read (they kept their state).
+    pub not_synced: Mutex<Vec<super::Unsynced>>,
 }
 
 /// Every alert read is counted once: rejected, filtered out, already
@@ -40,6 +42,9 @@ pub struct Summary {
     /// Read, not done, picked up by a rerun with the same store.
     pub left_for_rerun: u64,
     pub tasks_synced: u64,
+    /// Tasks the last sync could not read, by page, with the reason; they
+    /// kept their state.
+    pub tasks_not_synced: Vec<super::Unsynced>,
     /// Warnings the plugin returned with its writes (each also logged,
     /// naming the alert, task and field).
     pub warnings: u64,
@@ -120,9 +125,23 @@ impl Counters {
                 .clone(),
             left_for_rerun: n(&self.left),
             tasks_synced: n(&self.synced),
+            tasks_not_synced: self
+                .not_synced
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
             warnings: n(&self.warnings),
             ..Summary::default()
         }
+    }
+}
+
+impl Counters {
+    /// Counts a sync's tasks; the tasks it could not read replace the
+    /// last sync's (a task failing every interval is named once).
+    pub fn synced_now(&self, s: super::Synced) {
+        self.synced.fetch_add(s.synced, Ordering::Relaxed);
+        *self.not_synced.lock().unwrap_or_else(|p| p.into_inner()) = s.not_synced;
     }
 }
 
@@ -132,6 +151,7 @@ impl Summary {
     pub fn is_clean(&self) -> bool {
         self.failed == 0
             && self.left_for_rerun == 0
+            && self.tasks_not_synced.is_empty()
             && self
                 .stopped
                 .as_ref()

@@ -7,6 +7,7 @@ use super::ctx::Ctx;
 use super::feed::Job;
 use super::pool::Lease;
 use super::summary::StopReason;
+use super::verdict::{create_may_exist, Failed, Step};
 use crate::task_store::{AlertRow, Outcome};
 use anyhow::Result;
 use cto_runtime::bindings::api::{self, Task, TaskState};
@@ -20,23 +21,21 @@ enum Done {
 }
 
 /// The plugin's answer to a unit.
-type Answer = Result<Done, Failure>;
+type Answer = Result<Done, Failed>;
 
-/// A tenant rate limit asking for a longer wait than this stops the run
-/// (a later run resumes) instead of failing every remaining alert.
-const STOP_ON_RETRY_AFTER_SECS: u32 = 300;
-
-/// Failures that every later unit would hit too: the run stops on them.
-fn stops_the_run(f: &Failure) -> bool {
-    match f {
-        Failure::Plugin(
-            api::Error::Unauthorized(_)
-            | api::Error::Forbidden(_)
-            | api::Error::InvalidConfiguration(_),
-        ) => true,
-        Failure::Plugin(api::Error::RateLimited(r)) => r
-            .retry_after_seconds
-            .is_some_and(|s| s > STOP_ON_RETRY_AFTER_SECS),
+/// Whether a rerun must look for the incident this alert's create may
+/// have made before anything else is sent for it.
+fn create_pending(row: Option<&AlertRow>) -> bool {
+    match row {
+        Some(AlertRow {
+            outcome: Outcome::Creating,
+            ..
+        }) => true,
+        Some(AlertRow {
+            outcome: Outcome::Failed { reason },
+            task_id: None,
+            ..
+        }) => create_may_exist(reason),
         _ => false,
     }
 }
@@ -55,7 +54,15 @@ impl Ctx {
         }
         let mut lease = match self.pool.take().await {
             Ok(l) => l,
-            Err(f) => return self.fail(job, &f, false),
+            Err(f) => {
+                // Its create, if one may exist, is still to be looked for.
+                let step = if create_pending(row.as_ref()) {
+                    Step::Lookup
+                } else {
+                    Step::Session
+                };
+                return self.fail(job, &Failed::at(step)(f), false);
+            }
         };
         let answer = match self.recover(&mut lease, job, row.as_ref()).await? {
             Some(answer) => answer,
@@ -77,24 +84,24 @@ impl Ctx {
     /// An interrupted create had already chosen to create, so it does when
     /// nothing is found; after a failure the alert is new again (`None`,
     /// as for a row with no such create) and may update its key's open task.
+    /// A create the tenant definitely refused (a 4xx: nothing was made)
+    /// needs no lookup: the alert is new again at once.
     async fn recover(
         &self,
         lease: &mut Lease,
         job: &Job,
         row: Option<&AlertRow>,
     ) -> Result<Option<Answer>> {
-        let interrupted = match row {
+        if !create_pending(row) {
+            return Ok(None);
+        }
+        let interrupted = matches!(
+            row,
             Some(AlertRow {
                 outcome: Outcome::Creating,
                 ..
-            }) => true,
-            Some(AlertRow {
-                outcome: Outcome::Failed { .. },
-                task_id: None,
-                ..
-            }) => false,
-            _ => return Ok(None),
-        };
+            })
+        );
         if interrupted {
             self.store.creating(&job.alert.alert.id, &job.key)?;
         }
@@ -107,7 +114,7 @@ impl Ctx {
                 Ok(Some(task)) => Some(Ok(Done::Created(task))),
                 Ok(None) if interrupted => Some(self.send_create(lease, job).await),
                 Ok(None) => None,
-                Err(f) => Some(Err(f)),
+                Err(f) => Some(Err(Failed::at(Step::Lookup)(f))),
             },
         )
     }
@@ -132,7 +139,7 @@ impl Ctx {
                 self.create(lease, job).await
             }
             Ok(t) => Ok(Ok(Done::Updated(t))),
-            Err(f) => Ok(Err(f)),
+            Err(f) => Ok(Err(Failed::at(Step::Update)(f))),
         }
     }
 
@@ -147,6 +154,7 @@ impl Ctx {
             .create_with_warnings(&job.alert.alert, &job.create, &self.queue.name)
             .await
             .map(|w| Done::Created(self.count_warnings(w)))
+            .map_err(Failed::at(Step::Create))
     }
 
     /// The session has logged each warning; the summary counts them.
@@ -178,13 +186,14 @@ impl Ctx {
     /// tenant was not reached: the alert stays pending for a rerun (its
     /// row keeps `creating` or `updating`, so a rerun looks before it
     /// creates), and the reach guard decides whether the run goes on.
-    fn fail(&self, job: &Job, f: &Failure, unsent: bool) -> Result<()> {
+    fn fail(&self, job: &Job, failed: &Failed, unsent: bool) -> Result<()> {
+        let f = &failed.failure;
         if unsent && matches!(f, Failure::Plugin(api::Error::Transport(_))) {
             tracing::info!(alert = %job.alert.alert.id, error = %f, "the tenant was not reached; the alert stays pending");
             self.leave();
             return Ok(());
         }
-        let why = f.reason();
+        let why = failed.reason();
         self.store
             .failed(&job.alert.alert.id, &job.key, &why, &f.to_string())?;
         self.counters.failed.fetch_add(1, Ordering::Relaxed);
@@ -196,7 +205,7 @@ impl Ctx {
             .entry(why)
             .or_default() += 1;
         tracing::warn!(alert = %job.alert.alert.id, error = %f, "alert failed");
-        if stops_the_run(f) {
+        if failed.stops_the_run() {
             let next = if matches!(f, Failure::Plugin(api::Error::RateLimited(_))) {
                 "new work stops here; run again after the wait (alerts not done are picked up again)"
             } else {

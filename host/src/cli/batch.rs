@@ -127,10 +127,20 @@ pub async fn sync_store(
             .load(std::sync::atomic::Ordering::Relaxed),
     )?;
     Ok(match r {
-        Ok(n) => {
+        Ok(s) => {
             let (total, open) = store.task_count()?;
-            print_json(&json!({"ok": true, "synced": n, "tasks": total, "open": open}));
-            ExitCode::SUCCESS
+            let ok = s.not_synced.is_empty();
+            for u in &s.not_synced {
+                eprintln!(
+                    "not synced: {} task(s) from {} to {} kept their state: {}",
+                    u.tasks,
+                    u.first,
+                    u.last,
+                    redactor.redact_str(&u.reason).into_owned()
+                );
+            }
+            print_json(&redactor.redacted_json(json!({"ok": ok, "synced": s.synced, "not_synced": s.not_synced, "tasks": total, "open": open})));
+            ExitCode::from(if ok { 0 } else { 1 })
         }
         Err(f) => super::oneshot::fail(&redactor, &f),
     })

@@ -319,7 +319,10 @@ fn work_in_ivanti(sim: &ivanti_sim::Sim, rows: &[Row]) {
 }
 
 async fn sync_rows(session: &mut PluginSession, rows: &mut [Row]) -> Result<(), Failure> {
-    step(6, "sync states back (one batched query)");
+    step(
+        6,
+        "sync states back (one batched query; a missing incident is read to confirm it is gone)",
+    );
     let before = session.calls_made().await?;
     let synced = session
         .sync(&rows.iter().map(|r| r.task.clone()).collect::<Vec<_>>())

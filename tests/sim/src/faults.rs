@@ -93,6 +93,14 @@ pub struct Faults {
     pub hostile_fraction: f64,
     /// What those calls get.
     pub hostile_answer: Hostile,
+    /// Answer every query (`incidents?$filter=...`) in ISO-8859-1, declared
+    /// (`charset=ISO-8859-1`), as some proxies and older tenants do;
+    /// characters past U+00FF become `?`.
+    pub latin1_queries: bool,
+    /// A query answer holding this text is sent unreadable (the text's
+    /// bytes replaced by 0xFF, still declared UTF-8): a record that cannot
+    /// be read makes its page unreadable, every time it is asked for.
+    pub unreadable_with: Option<String>,
     /// Restrict every fault above to one kind of call.
     pub only: Option<Endpoint>,
 }
@@ -148,6 +156,8 @@ impl Default for Faults {
             hostile_next: 0,
             hostile_fraction: 0.0,
             hostile_answer: Hostile::default(),
+            latin1_queries: false,
+            unreadable_with: None,
             only: None,
         }
     }

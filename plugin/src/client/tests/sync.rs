@@ -3,11 +3,14 @@
 
 use super::*;
 
+const INVALID_KEY: &str =
+    r#"{"code":"ISM_4000","description":"Invalid key","message":["Invalid key"]}"#;
+
 #[test]
-fn sync_batches_selects_and_marks_missing_deleted() {
-    let tasks: Vec<Task> = (1..=150).map(|n| task(&format!("{n}|{RID}"))).collect();
-    let first: Vec<String> = (1..=100)
-        .filter(|n| n % 2 == 0)
+fn sync_batches_selects_and_confirms_missing_rows_by_rec_id() {
+    let tasks: Vec<Task> = (1..=104).map(|n| task(&format!("{n}|{RID}"))).collect();
+    // Every row of the first batch but #1; the second batch has none.
+    let first: Vec<String> = (2..=100)
         .map(|n| record(n, RID, "Closed", Some("Admin")))
         .collect();
     let mut s = Script::default();
@@ -15,15 +18,27 @@ fn sync_batches_selects_and_marks_missing_deleted() {
         login_ok(),
         ok(200, &format!("{{\"value\":[{}]}}", first.join(","))),
         ok(200, "{\"value\":[]}"),
+        // #1: Invalid key, deleted. #101: still there. #102: an empty 200
+        // (unconfirmed). #103: only the context, as live `$select` does.
+        ok(400, INVALID_KEY),
+        ok(200, &record(101, RID, "Resolved", None)),
+        ok(200, ""),
+        ok(200, r#"{"@odata.context":"x"}"#),
+        ok(400, INVALID_KEY),
     ]);
     let mut c = s.client(parse(&basic()).unwrap());
     let out = c.sync(&tasks).unwrap();
-    assert_eq!(out.len(), 150);
+    assert_eq!(out.len(), 104);
     assert_eq!(out[1].state, TaskState::Closed);
     assert_eq!(out[1].assignee.as_deref(), Some("Admin"));
     assert_eq!(out[0].state, TaskState::Deleted);
-    assert_eq!(out[149].state, TaskState::Deleted);
-    assert_eq!(s.sent.len(), 3);
+    assert_eq!(out[100].status, "Resolved");
+    assert_eq!(
+        (out[101].state, out[102].state),
+        (TaskState::New, TaskState::New)
+    );
+    assert_eq!(out[103].state, TaskState::Deleted);
+    assert_eq!(s.sent.len(), 8);
     let q = &s.sent[1].url;
     assert!(
         q.contains("$filter=IncidentNumber%20eq%201%20or%20IncidentNumber%20eq%202%20or"),
@@ -33,7 +48,54 @@ fn sync_batches_selects_and_marks_missing_deleted() {
         q.contains("$top=100&$select=IncidentNumber%2CRecId%2CStatus%2COwner"),
         "{q}"
     );
-    assert!(s.sent[2].url.contains("$top=50"));
+    assert!(s.sent[2].url.contains("$top=4"));
+    assert!(
+        s.sent[3].url.ends_with(&format!(
+            "incidents('{RID}')?$select=IncidentNumber%2CRecId%2CStatus%2COwner"
+        )),
+        "{}",
+        s.sent[3].url
+    );
+}
+
+#[test]
+fn an_empty_page_deletes_nothing_the_tenant_still_has_and_a_refused_read_fails_the_sync() {
+    let mut s = Script::default();
+    s.answers.extend([
+        login_ok(),
+        ok(200, ""),
+        ok(200, &record(1, RID, "Active", None)),
+        ok(403, r#"{"code":"ISM_4003","message":["no rights"]}"#),
+    ]);
+    let mut c = s.client(parse(&basic()).unwrap());
+    match c.sync(&[task(&format!("1|{RID}")), task(&format!("2|{RID}"))]) {
+        Err(Error::Forbidden(m)) => assert!(m.contains("sync"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_page_in_latin1_is_decoded_as_declared() {
+    let mut s = Script::default();
+    let body = format!(
+        "{{\"value\":[{{\"IncidentNumber\":1,\"RecId\":\"{RID}\",\"Status\":\"Closed\",\"Owner\":\"José\"}}]}}"
+    );
+    let latin1: Vec<u8> = body.chars().map(|c| c as u32 as u8).collect();
+    s.answers.extend([
+        login_ok(),
+        Ok(Response {
+            status: 200,
+            headers: vec![(
+                "Content-Type".into(),
+                "application/json; charset=ISO-8859-1".into(),
+            )],
+            body: latin1,
+        }),
+    ]);
+    let mut c = s.client(parse(&basic()).unwrap());
+    let out = c.sync(&[task(&format!("1|{RID}"))]).unwrap();
+    assert_eq!(out[0].state, TaskState::Closed);
+    assert_eq!(out[0].assignee.as_deref(), Some("José"));
 }
 
 #[test]
@@ -81,7 +143,7 @@ fn records_that_are_not_ivantis_are_bad_responses_naming_what_is_wrong() {
 }
 
 #[test]
-fn every_live_spelling_of_no_rows_marks_the_batch_deleted() {
+fn every_live_spelling_of_no_rows_is_confirmed_before_a_task_is_deleted() {
     for (status, body) in [
         (200, ""),
         (200, " \r\n"),
@@ -90,7 +152,12 @@ fn every_live_spelling_of_no_rows_marks_the_batch_deleted() {
         (200, r#"{"@odata.count":0,"value":[]}"#),
     ] {
         let mut s = Script::default();
-        s.answers.extend([login_ok(), ok(status, body)]);
+        s.answers.extend([
+            login_ok(),
+            ok(status, body),
+            ok(400, INVALID_KEY),
+            ok(400, INVALID_KEY),
+        ]);
         let mut c = s.client(parse(&basic()).unwrap());
         let out = c.sync(&[task(&format!("1|{RID}")), task(&format!("2|{RID}"))]);
         let out = out.unwrap_or_else(|e| panic!("{status} {body:?}: {e:?}"));
@@ -120,6 +187,7 @@ fn sync_never_takes_a_record_with_another_rec_id_for_the_task() {
             200,
             &format!("{{\"value\":[{}]}}", record(10001, OTHER, "Closed", None)),
         ),
+        ok(400, INVALID_KEY),
     ]);
     let mut c = s.client(parse(&basic()).unwrap());
     let mine = task(&format!("10001|{RID}"));

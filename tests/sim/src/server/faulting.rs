@@ -5,7 +5,7 @@
 
 use super::rng::Rng;
 use super::{Shared, State};
-use crate::faults::{EchoShape, Endpoint};
+use crate::faults::{EchoShape, Endpoint, Faults};
 use crate::hostile::Hostile;
 use crate::http::{Delivery, Request, Response};
 use crate::live;
@@ -263,6 +263,9 @@ impl Shared {
             f.truncated_next -= 1;
             delivery.truncate = true;
         }
+        if endpoint == Endpoint::Query {
+            recode_query(f, &mut resp);
+        }
         if f.slow_body_chunk_delay_ms > 0 {
             delivery.chunk_delay_ms = f.slow_body_chunk_delay_ms;
             delivery.chunk_bytes = if f.slow_body_chunk_bytes == 0 {
@@ -272,6 +275,26 @@ impl Shared {
             };
         }
         Some((resp, delivery))
+    }
+}
+
+/// The `latin1_queries` and `unreadable_with` faults on a query answer.
+fn recode_query(f: &Faults, resp: &mut Response) {
+    if let Some(text) = f.unreadable_with.as_deref().filter(|t| !t.is_empty()) {
+        let needle = text.as_bytes();
+        if let Some(at) = resp.body.windows(needle.len()).position(|w| w == needle) {
+            resp.body[at..at + needle.len()].fill(0xFF);
+            return;
+        }
+    }
+    if f.latin1_queries {
+        if let Ok(text) = std::str::from_utf8(&resp.body) {
+            resp.body = text
+                .chars()
+                .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+                .collect();
+            resp.content_type = Some("application/json; charset=ISO-8859-1");
+        }
     }
 }
 
