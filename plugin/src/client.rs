@@ -9,7 +9,8 @@ use crate::errors::{
     self, bad_response, classify, invalid_config, invalid_input, is_record_not_found, is_too_long,
     Action, IvantiError,
 };
-use crate::mapping::{create_payload, marker, update_payload};
+use crate::mapping::{create_payload, update_payload};
+use crate::reference::Reference;
 use crate::odata::{batches, encode, numbers_filter};
 use crate::retry::Retry;
 use crate::status::task_state;
@@ -501,7 +502,12 @@ impl<T: Transport, C: Clock> Client<T, C> {
         let body = prepared.body;
         let subject = body.get("Subject").unwrap_or_default().to_owned();
         let profile = body.get("ProfileLink").unwrap_or_default().to_owned();
-        self.post_incident(&body.to_json(), &subject, &profile, &marker(alert_id))
+        self.post_incident(
+            &body.to_json(),
+            &subject,
+            &profile,
+            &Reference::of(alert_id),
+        )
     }
 
     /// Adds the dedup fields (a note) to an incident.

@@ -30,6 +30,7 @@ pub mod mapping;
 pub mod metadata;
 pub mod odata;
 pub mod redact;
+pub mod reference;
 pub mod retry;
 pub mod schema;
 pub mod status;

@@ -3,6 +3,7 @@
 //! the scenarios in a module per area.
 
 use super::*;
+use crate::mapping::marker;
 use crate::config::tests::{basic, cfg, REC};
 use crate::config::{parse, API_KEY_AUTH};
 use serde_json::Value;
