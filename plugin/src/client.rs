@@ -6,7 +6,7 @@ use crate::auth;
 use crate::clock::Clock;
 use crate::config::{Config, Credentials, AUTH};
 use crate::errors::{
-    self, bad_response, classify, invalid_config, invalid_input, is_record_not_found, is_too_long,
+    self, bad_response, classify, classify_response, invalid_config, invalid_input, is_record_not_found, is_too_long,
     Action, IvantiError,
 };
 use crate::mapping::{create_payload, update_payload};
@@ -177,7 +177,11 @@ impl<T: Transport, C: Clock> Client<T, C> {
             match resp.status {
                 200..=299 => {
                     // The answer is (or holds) a session key: never quote it.
-                    let header = auth::header_from_login(&resp.body, &self.config.tenant.host)
+                    let header = auth::encoded(resp.header("content-encoding"))
+                        .map_or_else(
+                            || auth::header_from_login(&resp.body, &self.config.tenant.host),
+                            Err,
+                        )
                         .map_err(|why| Error::BadResponse(format!(
                             "Ivanti's answer to {} could not be read ({why}; not quoted, as it may hold a session key): check that the tenant URL points at Ivanti Neurons for ITSM",
                             action.text()
@@ -206,7 +210,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
                         ))
                     }
                 },
-                status => return Err(classify(action, status, &resp.body, resp.retry_after())),
+                _ => return Err(classify_response(action, &resp)),
             }
         }
     }
@@ -275,6 +279,9 @@ impl<T: Transport, C: Clock> Client<T, C> {
 
     /// Reads the answer's body as `V`.
     fn read<'a, V: serde::Deserialize<'a>>(action: Action, resp: &'a Response) -> Result<V, Error> {
+        if let Some(why) = auth::encoded(resp.header("content-encoding")) {
+            return Err(bad_response(action, &why, &resp.body));
+        }
         wire::read(&resp.body).map_err(|why| bad_response(action, &why, &resp.body))
     }
 
@@ -337,12 +344,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
             return Ok(Fetched::TooLong);
         }
         if !(200..300).contains(&resp.status) {
-            return Err(classify(
-                action,
-                resp.status,
-                &resp.body,
-                resp.retry_after(),
-            ));
+            return Err(classify_response(action, &resp));
         }
         Ok(Fetched::Page(resp))
     }
@@ -410,7 +412,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
             403 => Err(Error::Forbidden(
                 "Ivanti answered 403 to the employee lookup: the role lacks View permission on Employee; add the permissions listed in the plugin guide to the role".into(),
             )),
-            status => Err(classify(action, status, &resp.body, resp.retry_after())),
+            _ => Err(classify_response(action, &resp)),
         }
     }
 
@@ -449,7 +451,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
             }
             200..=299 => crate::metadata::parse(&resp.body)
                 .map_err(|why| bad_response(action, &why, &resp.body))?,
-            status => return Err(classify(action, status, &resp.body, resp.retry_after())),
+            _ => return Err(classify_response(action, &resp)),
         };
         for f in &mut fields {
             f.updatable = f.updatable
@@ -545,7 +547,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
                 state: TaskState::Deleted,
                 ..task.clone()
             }),
-            status => Err(classify(action, status, &resp.body, resp.retry_after())),
+            _ => Err(classify_response(action, &resp)),
         }
     }
 

@@ -6,7 +6,7 @@
 use super::{CallError, Client, Fetched, Record, CREATE_BUDGET_SECS, INCIDENTS, SYNC_SELECT};
 use crate::clock::Clock;
 use crate::config::AUTH;
-use crate::errors::{classify, invalid_config, Action};
+use crate::errors::{classify, classify_response, invalid_config, Action};
 use crate::mapping::create_payload;
 use crate::reference::Reference;
 use crate::odata::{query, quote};
@@ -127,12 +127,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
                         false,
                     ),
                     Ok(resp) => {
-                        return Err(classify(
-                            action,
-                            resp.status,
-                            &resp.body,
-                            resp.retry_after(),
-                        ))
+                        return Err(classify_response(action, &resp))
                     }
                     Err(CallError { error, lost: true }) => (error, None, false),
                     Err(CallError { error, .. }) => return Err(error),
