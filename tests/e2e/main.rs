@@ -14,6 +14,7 @@ mod hardening;
 mod hostile_tenant;
 mod ivanti;
 mod live;
+mod lost_creates;
 mod refusals;
 mod sandbox;
 mod tls;
