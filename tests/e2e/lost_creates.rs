@@ -39,16 +39,20 @@ fn one_policy(ids: &[String]) -> String {
 fn a_lost_create_is_found_behind_many_newer_incidents_of_its_subject() {
     // The first create is committed and its answer dropped; while its
     // lookup waits out the tenant's limit, the other 59 alerts of the same
-    // Subject are created: the lost one is far past the 25 newest.
-    let b = bench(8);
+    // Subject are created: the lost one is far past the 25 newest. Each
+    // call takes 0.4 s, so most of them are made in later seconds than it
+    // (CreatedDateTime counts whole seconds; within one, the oldest is
+    // listed first).
+    let b = bench(20);
     let ids: Vec<String> = (0..60).map(|i| format!("p{i}")).collect();
     let alerts = b.file("alerts.jsonl", &one_policy(&ids));
     b.sim.set_faults(Faults {
         drop_after_commit_next: 1,
+        latency_ms: 400,
         only: Some(Endpoint::Create),
         ..Faults::default()
     });
-    let o = b.run(&alerts, &["--concurrency", "8"]);
+    let o = b.run(&alerts, &["--concurrency", "4"]);
     assert_eq!(o.code, Some(0), "{}", o.all());
     assert_eq!(b.sim.faults().drop_after_commit_next, 0, "the drop fired");
     let per_alert = b.incidents_per_alert();
