@@ -385,7 +385,7 @@ async fn the_reference_line_reads_well_and_can_be_turned_off() {
     let symptom = sim.incidents()[0].symptom.clone();
     let last = symptom.lines().last().unwrap();
     assert!(
-        last.starts_with("Cloud Exchange reference: alert-1 #") && last.len() == 26 + 8 + 32,
+        last.starts_with("Cloud Exchange reference: alert-1 #") && last.len() == 26 + 8 + 1 + 32,
         "{last}"
     );
     let mut s = open(&rt, &basic(&sim, json!({"create_marker": "off"}))).await;
