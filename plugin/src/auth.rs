@@ -90,7 +90,9 @@ mod tests {
         let gz = header_from_login(b"\x1f\x8b\x08\x00", "t").unwrap_err();
         assert!(gz.contains("gzip"), "{gz}");
         assert!(encoded(Some("GZIP")).unwrap().contains("gzip"));
-        assert!(encoded(Some("br")).unwrap().contains("Content-Encoding: br"));
+        assert!(encoded(Some("br"))
+            .unwrap()
+            .contains("Content-Encoding: br"));
         assert!(encoded(Some("identity")).is_none() && encoded(None).is_none());
         assert!(header_from_login(br#""""#, "t").is_err());
         assert_eq!(api_key_header("K1"), "rest_api_key=K1");

@@ -6,12 +6,12 @@ use crate::auth;
 use crate::clock::Clock;
 use crate::config::{Config, Credentials, AUTH};
 use crate::errors::{
-    self, bad_response, classify, classify_response, invalid_config, invalid_input, is_record_not_found, is_too_long,
-    Action, IvantiError,
+    self, bad_response, classify, classify_response, invalid_config, invalid_input,
+    is_record_not_found, is_too_long, Action, IvantiError,
 };
 use crate::mapping::{create_payload, update_payload};
-use crate::reference::Reference;
 use crate::odata::{batches, encode, numbers_filter};
+use crate::reference::Reference;
 use crate::retry::Retry;
 use crate::status::task_state;
 use crate::task_id::{incident_number, is_rec_id, parse_task_id, task_id};

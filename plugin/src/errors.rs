@@ -2,8 +2,8 @@
 //! what went wrong and what to check (modelled on the guide's
 //! troubleshooting section).
 
-use crate::text::{contains_ignore_ascii_case, join};
 use crate::retry::MAX_INLINE_WAIT_SECS;
+use crate::text::{contains_ignore_ascii_case, join};
 use crate::transport::{Response, TransportError};
 use crate::wire::Scalar;
 use crate::wit::{Error, FieldProblem, RateLimit, Rejection};
@@ -441,7 +441,11 @@ mod tests {
     fn a_long_retry_after_says_the_tenant_asked_to_wait() {
         match classify(Action::Create, 429, b"", Some(1_000_000_000)) {
             Error::RateLimited(r) => {
-                assert!(r.message.contains("asked to wait 1000000000 s"), "{}", r.message);
+                assert!(
+                    r.message.contains("asked to wait 1000000000 s"),
+                    "{}",
+                    r.message
+                );
                 assert!(!r.message.contains("used up"), "{}", r.message);
             }
             other => panic!("{other:?}"),
@@ -472,5 +476,4 @@ mod tests {
         }
         assert_eq!(safe_location("/HEAT/api"), "\"/HEAT/api\"");
     }
-
 }

@@ -62,8 +62,10 @@ impl Retry {
         match error {
             Error::Rejected(mut r) => {
                 let asked = self.refused_wait.map(|w| format!("Ivanti asked to wait {w} s (Retry-After), longer than the plugin waits within one call ({MAX_INLINE_WAIT_SECS} s): run again once it has passed; ")).unwrap_or_default();
-                r.message
-                    .push_str(&format!(" ({asked}gave up after {} retries{note})", self.made));
+                r.message.push_str(&format!(
+                    " ({asked}gave up after {} retries{note})",
+                    self.made
+                ));
                 Error::Rejected(r)
             }
             other => other,
@@ -101,7 +103,8 @@ mod tests {
         });
         match retry.gave_up(rejected, "") {
             Error::Rejected(r) => assert!(
-                r.message.contains("asked to wait 1000000000 s") && r.message.contains("after 0 retries"),
+                r.message.contains("asked to wait 1000000000 s")
+                    && r.message.contains("after 0 retries"),
                 "{}",
                 r.message
             ),

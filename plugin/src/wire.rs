@@ -335,8 +335,12 @@ mod tests {
     #[test]
     fn a_bom_is_skipped_and_a_member_given_twice_keeps_its_last_value() {
         let r: Record =
-            read(b"\xef\xbb\xbf{\"RecId\":\"A\",\"x\":1,\"RecId\":\"B\",\"Status\":\"S\"}").unwrap();
-        assert_eq!((r.rec_id.as_str(), r.status.as_str()), (Some("B"), Some("S")));
+            read(b"\xef\xbb\xbf{\"RecId\":\"A\",\"x\":1,\"RecId\":\"B\",\"Status\":\"S\"}")
+                .unwrap();
+        assert_eq!(
+            (r.rec_id.as_str(), r.status.as_str()),
+            (Some("B"), Some("S"))
+        );
         let page: Page = read(b"\xef\xbb\xbf{\"value\":[]}").unwrap();
         assert!(matches!(page.value, Rows::Records(rows) if rows.is_empty()));
     }
@@ -397,12 +401,7 @@ mod tests {
 
     #[test]
     fn bad_bodies_say_not_json() {
-        for body in [
-            &b""[..],
-            b"<html>",
-            b"{\"value\":[",
-            b"{} x",
-        ] {
+        for body in [&b""[..], b"<html>", b"{\"value\":[", b"{} x"] {
             let e = read::<Page>(body).unwrap_err();
             assert!(e.starts_with("not JSON"), "{e}");
         }

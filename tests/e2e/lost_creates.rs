@@ -66,7 +66,10 @@ fn ids_sharing_their_first_128_characters_get_their_own_incidents() {
     let b = bench(0);
     let first = format!("{}A", "x".repeat(128));
     let second = format!("{}B", "x".repeat(128));
-    let o = b.run(&b.file("a.jsonl", &one_policy(&[first.clone()])), &[]);
+    let o = b.run(
+        &b.file("a.jsonl", &one_policy(std::slice::from_ref(&first))),
+        &[],
+    );
     assert_eq!(o.code, Some(0), "{}", o.all());
     // The second create fails uncommitted and is looked for: the first
     // alert's incident must not be taken for it.
@@ -80,7 +83,10 @@ fn ids_sharing_their_first_128_characters_get_their_own_incidents() {
     assert_eq!(o.code, Some(0), "{}", o.all());
     assert_eq!(b.sim.incidents().len(), 2, "{}", o.all());
     let tasks = tasks(&b);
-    assert_ne!(tasks[&first], tasks[&second], "each alert on its own incident");
+    assert_ne!(
+        tasks[&first], tasks[&second],
+        "each alert on its own incident"
+    );
 }
 
 #[test]
@@ -92,7 +98,10 @@ fn an_id_ending_in_a_space_is_found_after_a_lost_create() {
         only: Some(Endpoint::Create),
         ..Faults::default()
     });
-    let o = b.run(&b.file("a.jsonl", &one_policy(&[id.clone()])), &[]);
+    let o = b.run(
+        &b.file("a.jsonl", &one_policy(std::slice::from_ref(&id))),
+        &[],
+    );
     assert_eq!(o.code, Some(0), "{}", o.all());
     assert_eq!(b.sim.faults().drop_after_commit_next, 0, "the drop fired");
     assert_eq!(b.sim.incidents().len(), 1, "no duplicate: {}", o.all());
@@ -130,4 +139,20 @@ fn an_unreadable_create_answer_is_looked_up_and_the_keys_next_alerts_update_it()
             "{how:?}: {s}"
         );
     }
+}
+
+#[test]
+fn a_retry_after_too_long_to_wait_is_named_not_called_used_up_retries() {
+    let b = bench(0);
+    b.sim.set_faults(Faults {
+        rate_limit_next: 1,
+        retry_after_secs: Some(1_000_000_000),
+        only: Some(Endpoint::Create),
+        ..Faults::default()
+    });
+    let o = b.run(&b.file("a.jsonl", &one_policy(&["r1".to_owned()])), &[]);
+    let all = o.all();
+    assert!(all.contains("asked to wait 1000000000 s"), "{all}");
+    assert!(!all.contains("retries are used up"), "{all}");
+    assert_eq!(b.sim.calls().create, 1, "no retry was made: {all}");
 }

@@ -8,8 +8,8 @@ use crate::clock::Clock;
 use crate::config::AUTH;
 use crate::errors::{classify, classify_response, invalid_config, Action};
 use crate::mapping::create_payload;
-use crate::reference::Reference;
 use crate::odata::{query, quote};
+use crate::reference::Reference;
 use crate::retry::Retry;
 use crate::transport::{Method, Transport};
 use crate::wit::{Error, FieldValue, Rejection, Task};
@@ -126,9 +126,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
                         resp.retry_after(),
                         false,
                     ),
-                    Ok(resp) => {
-                        return Err(classify_response(action, &resp))
-                    }
+                    Ok(resp) => return Err(classify_response(action, &resp)),
                     Err(CallError { error, lost: true }) => (error, None, false),
                     Err(CallError { error, .. }) => return Err(error),
                 };

@@ -3,9 +3,9 @@
 //! the scenarios in a module per area.
 
 use super::*;
-use crate::mapping::marker;
 use crate::config::tests::{basic, cfg, REC};
 use crate::config::{parse, API_KEY_AUTH};
+use crate::mapping::marker;
 use serde_json::Value;
 use std::cell::Cell;
 use std::collections::VecDeque;

@@ -163,8 +163,12 @@ fn the_lookup_pages_to_the_end_whatever_was_created_meanwhile() {
     assert_eq!(urls.len(), 3);
     // The end of the match: a short page, then nothing more is asked.
     let mut s = Script::default();
-    s.answers
-        .extend([login_ok(), metadata_ok(), ok(200, &others(100)), ok(204, "")]);
+    s.answers.extend([
+        login_ok(),
+        metadata_ok(),
+        ok(200, &others(100)),
+        ok(204, ""),
+    ]);
     let mut c = s.client(parse(&basic()).unwrap());
     assert!(c.find_for("a1", &values()).unwrap().is_none());
     assert_eq!(s.sent.len(), 4);
@@ -174,18 +178,13 @@ fn the_lookup_pages_to_the_end_whatever_was_created_meanwhile() {
 fn an_unreadable_create_answer_is_looked_up_not_posted_again() {
     let no_rec_id = r#"{"IncidentNumber":77,"Status":"Logged"}"#.to_owned();
     let bom_html = "<html><body>Saved</body></html>".to_owned();
-    let dup = format!(
-        r#"{{"IncidentNumber":77,"RecId":"{RID}","RecId":"{RID}","Status":"Logged"}}"#
-    );
+    let dup =
+        format!(r#"{{"IncidentNumber":77,"RecId":"{RID}","RecId":"{RID}","Status":"Logged"}}"#);
     for answer in [bom_html, no_rec_id, dup] {
         let found = format!("{{\"value\":[{}]}}", record(77, RID, "Logged", None));
         let mut s = Script::default();
-        s.answers.extend([
-            login_ok(),
-            metadata_ok(),
-            ok(201, &answer),
-            ok(200, &found),
-        ]);
+        s.answers
+            .extend([login_ok(), metadata_ok(), ok(201, &answer), ok(200, &found)]);
         let mut c = s.client(parse(&basic()).unwrap());
         assert_eq!(c.create("a1", &values()).unwrap().id, format!("77|{RID}"));
         let posts = s

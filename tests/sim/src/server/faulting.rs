@@ -299,7 +299,8 @@ fn garble(resp: &mut Response, how: Garbled) {
             resp.body = body;
         }
         Garbled::DuplicateKeys => {
-            let mut body = String::from(r#"{"RecId":"00000000000000000000000000000000","IncidentNumber":0,"#);
+            let mut body =
+                String::from(r#"{"RecId":"00000000000000000000000000000000","IncidentNumber":0,"#);
             let whole = serde_json::to_string(&record).unwrap_or_default();
             body.push_str(whole.trim_start_matches('{'));
             resp.body = body.into_bytes();
