@@ -6,11 +6,12 @@ use crate::auth;
 use crate::clock::Clock;
 use crate::config::{Config, Credentials, AUTH};
 use crate::errors::{
-    self, bad_response, classify, invalid_config, invalid_input, is_record_not_found, is_too_long,
-    Action, IvantiError,
+    self, bad_response, classify, classify_response, invalid_config, invalid_input,
+    is_record_not_found, is_too_long, Action, IvantiError,
 };
-use crate::mapping::{create_payload, marker, update_payload};
+use crate::mapping::{create_payload, update_payload};
 use crate::odata::{batches, encode, numbers_filter};
+use crate::reference::Reference;
 use crate::retry::Retry;
 use crate::status::task_state;
 use crate::task_id::{incident_number, is_rec_id, parse_task_id, task_id};
@@ -188,7 +189,11 @@ impl<T: Transport, C: Clock> Client<T, C> {
             match resp.status {
                 200..=299 => {
                     // The answer is (or holds) a session key: never quote it.
-                    let header = auth::header_from_login(&resp.body, &self.config.tenant.host)
+                    let header = auth::encoded(resp.header("content-encoding"))
+                        .map_or_else(
+                            || auth::header_from_login(&resp.body, &self.config.tenant.host),
+                            Err,
+                        )
                         .map_err(|why| Error::BadResponse(format!(
                             "Ivanti's answer to {} could not be read ({why}; not quoted, as it may hold a session key): check that the tenant URL points at Ivanti Neurons for ITSM",
                             action.text()
@@ -217,7 +222,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
                         ))
                     }
                 },
-                status => return Err(classify(action, status, &resp.body, resp.retry_after())),
+                _ => return Err(classify_response(action, &resp)),
             }
         }
     }
@@ -286,6 +291,9 @@ impl<T: Transport, C: Clock> Client<T, C> {
 
     /// Reads the answer's body as `V`.
     fn read<'a, V: serde::Deserialize<'a>>(action: Action, resp: &'a Response) -> Result<V, Error> {
+        if let Some(why) = auth::encoded(resp.header("content-encoding")) {
+            return Err(bad_response(action, &why, &resp.body));
+        }
         wire::read(&resp.body).map_err(|why| bad_response(action, &why, &resp.body))
     }
 
@@ -348,12 +356,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
             return Ok(Fetched::TooLong);
         }
         if !(200..300).contains(&resp.status) {
-            return Err(classify(
-                action,
-                resp.status,
-                &resp.body,
-                resp.retry_after(),
-            ));
+            return Err(classify_response(action, &resp));
         }
         Ok(Fetched::Page(resp))
     }
@@ -421,7 +424,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
             403 => Err(Error::Forbidden(
                 "Ivanti answered 403 to the employee lookup: the role lacks View permission on Employee; add the permissions listed in the plugin guide to the role".into(),
             )),
-            status => Err(classify(action, status, &resp.body, resp.retry_after())),
+            _ => Err(classify_response(action, &resp)),
         }
     }
 
@@ -460,7 +463,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
             }
             200..=299 => crate::metadata::parse(&resp.body)
                 .map_err(|why| bad_response(action, &why, &resp.body))?,
-            status => return Err(classify(action, status, &resp.body, resp.retry_after())),
+            _ => return Err(classify_response(action, &resp)),
         };
         for f in &mut fields {
             f.updatable = f.updatable
@@ -513,7 +516,12 @@ impl<T: Transport, C: Clock> Client<T, C> {
         let body = prepared.body;
         let subject = body.get("Subject").unwrap_or_default().to_owned();
         let profile = body.get("ProfileLink").unwrap_or_default().to_owned();
-        self.post_incident(&body.to_json(), &subject, &profile, &marker(alert_id))
+        self.post_incident(
+            &body.to_json(),
+            &subject,
+            &profile,
+            &Reference::of(alert_id),
+        )
     }
 
     /// Adds the dedup fields (a note) to an incident.
@@ -551,7 +559,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
                 state: TaskState::Deleted,
                 ..task.clone()
             }),
-            status => Err(classify(action, status, &resp.body, resp.retry_after())),
+            _ => Err(classify_response(action, &resp)),
         }
     }
 

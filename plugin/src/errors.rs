@@ -2,8 +2,9 @@
 //! what went wrong and what to check (modelled on the guide's
 //! troubleshooting section).
 
+use crate::retry::MAX_INLINE_WAIT_SECS;
 use crate::text::{contains_ignore_ascii_case, join};
-use crate::transport::TransportError;
+use crate::transport::{Response, TransportError};
 use crate::wire::Scalar;
 use crate::wit::{Error, FieldProblem, RateLimit, Rejection};
 use cto_redact::Redactor;
@@ -298,6 +299,15 @@ pub fn classify(action: Action, status: u16, body: &[u8], retry_after: Option<u3
         404 => Error::NotFound(format!(
             "Ivanti answered 404 to {action_text} ({said}): check the tenant URL (on-premises tenants serve the API under /HEAT) and that the record exists"
         )),
+        429 if retry_after.is_some_and(|w| w > MAX_INLINE_WAIT_SECS) => {
+            Error::RateLimited(RateLimit {
+                retry_after_seconds: retry_after,
+                message: format!(
+                    "Ivanti's API rate limit was hit on {action_text} ({said}), and Ivanti asked to wait {} s (Retry-After) before another call: longer than the plugin waits within one call ({MAX_INLINE_WAIT_SECS} s), so it stopped there; run again once that wait has passed",
+                    retry_after.unwrap_or_default()
+                ),
+            })
+        }
         429 => Error::RateLimited(RateLimit {
             retry_after_seconds: retry_after,
             message: format!(
@@ -320,6 +330,57 @@ pub fn classify(action: Action, status: u16, body: &[u8], retry_after: Option<u3
             })
         }
     }
+}
+
+/// What an answer means, as `classify`, with the headers it may need: a
+/// redirect names where it points (`Location`, without credentials or
+/// query), as the plugin follows none.
+pub fn classify_response(action: Action, resp: &Response) -> Error {
+    if (300..400).contains(&resp.status) {
+        let to = resp
+            .header("location")
+            .map(safe_location)
+            .unwrap_or_else(|| "no Location given".into());
+        return Error::Rejected(Rejection {
+            status: resp.status,
+            code: None,
+            message: format!(
+                "Ivanti answered {} to {}, redirecting to {to}; the plugin follows no redirects: set the tenant URL to the address the API answers at (check https, /HEAT, and any proxy or single sign-on page in front of the tenant)",
+                resp.status,
+                action.text()
+            ),
+        });
+    }
+    classify(action, resp.status, &resp.body, resp.retry_after())
+}
+
+/// A `Location` fit to quote: no user or password, no query or fragment
+/// (either may carry a token), no control characters, and short.
+pub fn safe_location(location: &str) -> String {
+    let mut text = location.trim();
+    let mut cut = false;
+    if let Some(i) = text.find(['?', '#']) {
+        text = &text[..i];
+        cut = true;
+    }
+    let mut out = String::new();
+    let rest = match text.find("://") {
+        Some(i) => {
+            out.push_str(&text[..i + 3]);
+            &text[i + 3..]
+        }
+        None => text,
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    out.push_str(authority.rsplit('@').next().unwrap_or_default());
+    out.push_str(path);
+    let clean: String = out.chars().filter(|c| !c.is_control()).collect();
+    let mut quoted = excerpt(clean.as_bytes());
+    if cut {
+        quoted.push_str("?…");
+    }
+    format!("\"{quoted}\"")
 }
 
 /// An answer that could not be understood.
@@ -497,5 +558,45 @@ mod tests {
         );
         let exact = "😀".repeat(EXCERPT_CHARS);
         assert_eq!(excerpt(exact.as_bytes()), exact);
+    }
+
+    #[test]
+    fn a_long_retry_after_says_the_tenant_asked_to_wait() {
+        match classify(Action::Create, 429, b"", Some(1_000_000_000)) {
+            Error::RateLimited(r) => {
+                assert!(
+                    r.message.contains("asked to wait 1000000000 s"),
+                    "{}",
+                    r.message
+                );
+                assert!(!r.message.contains("used up"), "{}", r.message);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_redirect_names_its_location_without_secrets() {
+        let resp = Response {
+            status: 302,
+            headers: vec![(
+                "Location".into(),
+                "https://user:s3cret@sso.example.com/login?token=abc#x".into(),
+            )],
+            body: vec![],
+        };
+        match classify_response(Action::Login, &resp) {
+            Error::Rejected(r) => {
+                assert!(
+                    r.message.contains("\"https://sso.example.com/login?…\""),
+                    "{}",
+                    r.message
+                );
+                assert!(!r.message.contains("s3cret") && !r.message.contains("abc"));
+                assert_eq!(r.status, 302);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(safe_location("/HEAT/api"), "\"/HEAT/api\"");
     }
 }

@@ -30,6 +30,7 @@ pub mod errors;
 pub mod mapping;
 pub mod metadata;
 pub mod odata;
+pub mod reference;
 pub mod retry;
 pub mod schema;
 pub mod status;

@@ -10,17 +10,7 @@ pub const CREATE_STATUS: &str = "Logged";
 /// Fields that identify a record and may never be written.
 const IDENTITY: &[&str] = &["RecId", "IncidentNumber"];
 
-/// The last line of a created incident's Symptom, which lets a create
-/// whose answer was lost be found again instead of posted twice. It is
-/// short and says what it is, for the analysts who read it.
-pub fn marker(alert_id: &str) -> String {
-    let id: String = alert_id
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(128)
-        .collect();
-    format!("Cloud Exchange reference: {id}")
-}
+pub use crate::reference::marker;
 
 /// What separates the Symptom from the marker line.
 const MARKER_SEPARATOR: &str = "\n\n";
@@ -213,13 +203,14 @@ mod tests {
         assert_eq!(body.get("Status"), Some("Logged"));
         assert_eq!(
             body.get("Symptom"),
-            Some("Alert ID: a1\n\nCloud Exchange reference: a1")
+            Some(format!("Alert ID: a1\n\n{}", marker("a1")).as_str())
         );
         // Written sorted by name, as serde_json's map wrote it.
         assert_eq!(
             String::from_utf8(body.to_json()).unwrap(),
             format!(
-                r#"{{"ProfileLink":"{REC}","Status":"Logged","Subject":"S","Symptom":"Alert ID: a1\n\nCloud Exchange reference: a1"}}"#
+                r#"{{"ProfileLink":"{REC}","Status":"Logged","Subject":"S","Symptom":"Alert ID: a1\n\n{}"}}"#,
+                marker("a1")
             )
         );
         assert_eq!(body.len(), 4);
@@ -330,21 +321,21 @@ mod tests {
             name: "Symptom".into(),
             label: "Symptom".into(),
             value_type: "Edm.String".into(),
-            max_length: Some(40),
+            max_length: Some(120),
             updatable: false,
         }]);
         let values = v(&[
             ("Subject", "S"),
-            ("Symptom", &"x".repeat(100)),
+            ("Symptom", &"x".repeat(200)),
             ("Status", "Logged"),
         ]);
         let p = create_payload(&values, REC, "a1", true, &schema).unwrap();
         let symptom = p.body.get("Symptom").unwrap();
-        assert_eq!(symptom.chars().count(), 40, "{symptom}");
-        assert!(symptom.ends_with("\n\nCloud Exchange reference: a1"));
+        assert_eq!(symptom.chars().count(), 120, "{symptom}");
+        assert!(symptom.ends_with(&format!("\n\n{}", marker("a1"))));
         assert_eq!(p.warnings.len(), 1);
         assert_eq!(p.warnings[0].field, "Symptom");
         let p = create_payload(&values, REC, "a1", false, &schema).unwrap();
-        assert_eq!(p.body.get("Symptom").unwrap(), "x".repeat(40));
+        assert_eq!(p.body.get("Symptom").unwrap(), "x".repeat(120));
     }
 }

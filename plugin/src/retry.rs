@@ -12,6 +12,8 @@ pub const MAX_INLINE_WAIT_SECS: u32 = 300;
 /// The retries of one request so far.
 pub struct Retry {
     made: u32,
+    /// A wait the tenant asked for that was too long to sleep through.
+    refused_wait: Option<u32>,
     default_wait_secs: u32,
 }
 
@@ -20,6 +22,7 @@ impl Retry {
     pub fn new(default_wait_secs: u32) -> Self {
         Retry {
             made: 0,
+            refused_wait: None,
             default_wait_secs,
         }
     }
@@ -33,7 +36,12 @@ impl Retry {
     /// Counts a retry after `wait`, if one is left and the wait is short
     /// enough to sleep through inside the call.
     pub fn take(&mut self, wait: u32) -> bool {
-        if self.made >= MAX_RETRIES || wait > MAX_INLINE_WAIT_SECS {
+        self.refused_wait = None;
+        if wait > MAX_INLINE_WAIT_SECS {
+            self.refused_wait = Some(wait);
+            return false;
+        }
+        if self.made >= MAX_RETRIES {
             return false;
         }
         self.made += 1;
@@ -53,8 +61,11 @@ impl Retry {
     pub fn gave_up(&self, error: Error, note: &str) -> Error {
         match error {
             Error::Rejected(mut r) => {
-                r.message
-                    .push_str(&format!(" (gave up after {} retries{note})", self.made));
+                let asked = self.refused_wait.map(|w| format!("Ivanti asked to wait {w} s (Retry-After), longer than the plugin waits within one call ({MAX_INLINE_WAIT_SECS} s): run again once it has passed; ")).unwrap_or_default();
+                r.message.push_str(&format!(
+                    " ({asked}gave up after {} retries{note})",
+                    self.made
+                ));
                 Error::Rejected(r)
             }
             other => other,
@@ -81,6 +92,22 @@ mod tests {
         });
         match retry.gave_up(rejected, "; y") {
             Error::Rejected(r) => assert_eq!(r.message, "x (gave up after 3 retries; y)"),
+            other => panic!("{other:?}"),
+        }
+        let mut retry = Retry::new(60);
+        assert_eq!(retry.next(Some(1_000_000_000)), None);
+        let rejected = Error::Rejected(crate::wit::Rejection {
+            status: 503,
+            code: None,
+            message: "x".into(),
+        });
+        match retry.gave_up(rejected, "") {
+            Error::Rejected(r) => assert!(
+                r.message.contains("asked to wait 1000000000 s")
+                    && r.message.contains("after 0 retries"),
+                "{}",
+                r.message
+            ),
             other => panic!("{other:?}"),
         }
     }

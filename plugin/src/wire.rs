@@ -92,20 +92,64 @@ impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
     }
 }
 
-/// The members of an incident record the plugin reads.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+/// The members of an incident record the plugin reads. A member given
+/// twice keeps its last value, as serde_json's own maps do (a derived
+/// reader would refuse the record).
+#[derive(Debug, Default)]
 pub struct Record<'a> {
-    #[serde(rename = "IncidentNumber", borrow)]
     pub incident_number: Scalar<'a>,
-    #[serde(rename = "RecId", borrow)]
     pub rec_id: Scalar<'a>,
-    #[serde(rename = "Status", borrow)]
     pub status: Scalar<'a>,
-    #[serde(rename = "Owner", borrow)]
     pub owner: Scalar<'a>,
-    #[serde(rename = "Symptom", borrow)]
     pub symptom: Scalar<'a>,
+}
+
+/// The member names of [`Record`].
+#[derive(Deserialize)]
+#[serde(field_identifier)]
+enum RecordMember {
+    IncidentNumber,
+    RecId,
+    Status,
+    Owner,
+    Symptom,
+    #[serde(other)]
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Record<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(RecordVisitor(PhantomData))
+    }
+}
+
+struct RecordVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for RecordVisitor<'a> {
+    type Value = Record<'a>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an incident record")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Record<'a>, A::Error> {
+        let mut r = Record::default();
+        while let Some(member) = map.next_key::<RecordMember>()? {
+            let slot = match member {
+                RecordMember::IncidentNumber => &mut r.incident_number,
+                RecordMember::RecId => &mut r.rec_id,
+                RecordMember::Status => &mut r.status,
+                RecordMember::Owner => &mut r.owner,
+                RecordMember::Symptom => &mut r.symptom,
+                RecordMember::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    continue;
+                }
+            };
+            *slot = map.next_value()?;
+        }
+        Ok(r)
+    }
 }
 
 /// A collection answer: `{"value": [...]}`.
@@ -207,8 +251,15 @@ impl<'de: 'a, 'a> Deserialize<'de> for Messages<'a> {
     }
 }
 
+/// The body without a leading UTF-8 byte-order mark (some proxies and
+/// .NET writers add one; JSON readers may ignore it, RFC 8259 8.1).
+pub fn strip_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body)
+}
+
 /// Reads `T` from an answer's body.
 pub fn read<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, String> {
+    let body = strip_bom(body);
     // JSON is UTF-8 throughout. serde_json checks only what it reads, and
     // skips the members the plugin does not keep without decoding them, so
     // the whole answer is checked here (about 1 % of a create's CPU).
@@ -282,6 +333,19 @@ mod tests {
     }
 
     #[test]
+    fn a_bom_is_skipped_and_a_member_given_twice_keeps_its_last_value() {
+        let r: Record =
+            read(b"\xef\xbb\xbf{\"RecId\":\"A\",\"x\":1,\"RecId\":\"B\",\"Status\":\"S\"}")
+                .unwrap();
+        assert_eq!(
+            (r.rec_id.as_str(), r.status.as_str()),
+            (Some("B"), Some("S"))
+        );
+        let page: Page = read(b"\xef\xbb\xbf{\"value\":[]}").unwrap();
+        assert!(matches!(page.value, Rows::Records(rows) if rows.is_empty()));
+    }
+
+    #[test]
     fn value_may_be_text_or_absent() {
         let page: Page = read(br#"{"value":"No instances found."}"#).unwrap();
         assert!(matches!(page.value, Rows::Text(t) if t == "No instances found."));
@@ -337,13 +401,7 @@ mod tests {
 
     #[test]
     fn bad_bodies_say_not_json() {
-        for body in [
-            &b""[..],
-            b"<html>",
-            b"{\"value\":[",
-            b"\xef\xbb\xbf{}",
-            b"{} x",
-        ] {
+        for body in [&b""[..], b"<html>", b"{\"value\":[", b"{} x"] {
             let e = read::<Page>(body).unwrap_err();
             assert!(e.starts_with("not JSON"), "{e}");
         }

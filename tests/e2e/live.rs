@@ -383,9 +383,10 @@ async fn the_reference_line_reads_well_and_can_be_turned_off() {
     let mut s = open(&rt, &basic(&sim, json!({}))).await;
     create(&mut s, 1).await.unwrap();
     let symptom = sim.incidents()[0].symptom.clone();
-    assert_eq!(
-        symptom.lines().last(),
-        Some("Cloud Exchange reference: alert-1")
+    let last = symptom.lines().last().unwrap();
+    assert!(
+        last.starts_with("Cloud Exchange reference: alert-1 #") && last.len() == 26 + 8 + 1 + 32,
+        "{last}"
     );
     let mut s = open(&rt, &basic(&sim, json!({"create_marker": "off"}))).await;
     create(&mut s, 2).await.unwrap();

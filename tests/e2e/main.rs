@@ -16,6 +16,7 @@ mod follow_rotation;
 mod hostile_tenant;
 mod ivanti;
 mod live;
+mod lost_creates;
 mod outbound_trust;
 mod per_record;
 mod refusals;

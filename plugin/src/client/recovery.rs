@@ -6,20 +6,30 @@
 use super::{CallError, Client, Fetched, Record, CREATE_BUDGET_SECS, INCIDENTS, SYNC_SELECT};
 use crate::clock::Clock;
 use crate::config::AUTH;
-use crate::errors::{classify, invalid_config, Action};
-use crate::mapping::{create_payload, marker};
+use crate::errors::{classify, classify_response, invalid_config, Action};
+use crate::mapping::create_payload;
 use crate::odata::{query, quote};
+use crate::reference::Reference;
 use crate::retry::Retry;
 use crate::transport::{Method, Transport};
 use crate::wit::{Error, FieldValue, Rejection, Task};
 
+/// Rows per lookup page: Ivanti's `$top` maximum.
+const LOOKUP_PAGE: usize = 100;
+/// Pages a lookup reads at most (10,000 incidents of one Subject and
+/// profile): past them it stops with an error rather than run on.
+const LOOKUP_PAGES: usize = 100;
+
 impl<T: Transport, C: Clock> Client<T, C> {
-    /// Looks for the incident a lost create may have made, by its marker.
+    /// Looks for the incident a lost create may have made, by its
+    /// reference: every incident of the Subject and profile, newest first,
+    /// paged to the end (however many were created meanwhile), never only
+    /// the newest few.
     fn find_created(
         &mut self,
         subject: &str,
         profile: &str,
-        marker: &str,
+        reference: &Reference,
     ) -> Result<Option<Task>, Error> {
         let action = Action::Lookup;
         let filter = format!(
@@ -27,34 +37,46 @@ impl<T: Transport, C: Clock> Client<T, C> {
             quote(subject),
             quote(profile)
         );
-        let path = format!(
-            "{INCIDENTS}{}",
-            query(&[
-                ("$filter", filter),
-                ("$orderby", "CreatedDateTime desc".into()),
-                ("$top", "25".into()),
-                ("$select", format!("{SYNC_SELECT},Symptom")),
-            ])
-        );
-        let resp = match self.fetch(action, &path)? {
-            Fetched::Page(resp) => resp,
-            Fetched::TooLong => {
-                return Err(Error::Rejected(Rejection {
-                    status: 414,
-                    code: None,
-                    message: "Ivanti refused the lookup of a create that got no answer because its query (the Subject) is too long for the tenant's web server; shorten the Subject mapping, and check Ivanti for the incident before running again".into(),
-                }))
+        for page in 0..LOOKUP_PAGES {
+            let path = format!(
+                "{INCIDENTS}{}",
+                query(&[
+                    ("$filter", filter.clone()),
+                    ("$orderby", "CreatedDateTime desc".into()),
+                    ("$top", LOOKUP_PAGE.to_string()),
+                    ("$skip", (page * LOOKUP_PAGE).to_string()),
+                    ("$select", format!("{SYNC_SELECT},Symptom")),
+                ])
+            );
+            let resp = match self.fetch(action, &path)? {
+                Fetched::Page(resp) => resp,
+                Fetched::TooLong => {
+                    return Err(Error::Rejected(Rejection {
+                        status: 414,
+                        code: None,
+                        message: "Ivanti refused the lookup of a create that got no answer because its query (the Subject) is too long for the tenant's web server; shorten the Subject mapping, and check Ivanti for the incident before running again".into(),
+                    }))
+                }
+            };
+            let records = Self::rows(action, &resp)?;
+            let found = records
+                .iter()
+                .find(|r| r.symptom.as_str().is_some_and(|s| reference.matches(s)));
+            if let Some(r) = found {
+                return self.task_from_record(action, r, &resp.body).map(Some);
             }
-        };
-        let records = Self::rows(action, &resp)?;
-        let found = records.iter().find(|r| {
-            r.symptom
-                .as_str()
-                .is_some_and(|s| s.trim_end().ends_with(marker))
-        });
-        found
-            .map(|r| self.task_from_record(action, r, &resp.body))
-            .transpose()
+            if records.len() < LOOKUP_PAGE {
+                return Ok(None);
+            }
+        }
+        Err(Error::Rejected(Rejection {
+            status: 200,
+            code: None,
+            message: format!(
+                "the lookup of a create that got no answer read {} incidents with its Subject without reaching the end, and stopped: check Ivanti for the alert's incident before running it again, and make the Subject mapping more specific (e.g. add the alert's id or time)",
+                LOOKUP_PAGE * LOOKUP_PAGES
+            ),
+        }))
     }
 
     /// Waits until a create sent at `sent_ms` can no longer commit: the
@@ -77,39 +99,42 @@ impl<T: Transport, C: Clock> Client<T, C> {
         bytes: &[u8],
         subject: &str,
         profile: &str,
-        mark: &str,
+        reference: &Reference,
     ) -> Result<Task, Error> {
         let action = Action::Create;
         let mut retry = Retry::new(self.config.retry_wait_secs);
         let started_ms = self.clock.now_ms();
         loop {
             let sent_ms = self.clock.now_ms();
-            let (error, asked) =
+            // `answered`: the tenant (or a proxy) answered 2xx, so the
+            // request is over and the incident, if made, is there now.
+            let (error, asked, answered) =
                 match self.call(action, Method::Post, INCIDENTS, Some(bytes), false) {
                     Ok(resp) if (200..300).contains(&resp.status) => {
-                        let record = Self::read::<Record>(action, &resp)?;
-                        return self.task_from_record(action, &record, &resp.body);
+                        // An answer that cannot be read (an HTML page, no
+                        // RecId) may still follow a committed create: it is
+                        // a lost answer, looked for before any re-post.
+                        match Self::read::<Record>(action, &resp)
+                            .and_then(|r| self.task_from_record(action, &r, &resp.body))
+                        {
+                            Ok(task) => return Ok(task),
+                            Err(error) => (error, None, true),
+                        }
                     }
                     Ok(resp) if resp.status >= 500 => (
                         classify(action, resp.status, &resp.body, None),
                         resp.retry_after(),
+                        false,
                     ),
-                    Ok(resp) => {
-                        return Err(classify(
-                            action,
-                            resp.status,
-                            &resp.body,
-                            resp.retry_after(),
-                        ))
-                    }
-                    Err(CallError { error, lost: true }) => (error, None),
+                    Ok(resp) => return Err(classify_response(action, &resp)),
+                    Err(CallError { error, lost: true }) => (error, None, false),
                     Err(CallError { error, .. }) => return Err(error),
                 };
             // The create may have been made: without the marker it cannot
             // be looked for, so it is never posted again.
             if !self.config.marker {
                 let why = match error {
-                    Error::Transport(m) => m,
+                    Error::Transport(m) | Error::BadResponse(m) => m,
                     Error::Rejected(r) => r.message,
                     other => format!("{other:?}"),
                 };
@@ -121,8 +146,10 @@ impl<T: Transport, C: Clock> Client<T, C> {
             if !self.round_fits(started_ms, wait) || !retry.take(wait) {
                 return Err(retry.gave_up(error, "; no duplicate was posted"));
             }
-            self.settle(sent_ms, wait);
-            if let Some(task) = self.find_created(subject, profile, mark)? {
+            if !answered {
+                self.settle(sent_ms, wait);
+            }
+            if let Some(task) = self.find_created(subject, profile, reference)? {
                 return Ok(task);
             }
         }
@@ -168,6 +195,6 @@ impl<T: Transport, C: Clock> Client<T, C> {
             .get("ProfileLink")
             .unwrap_or_default()
             .to_owned();
-        self.find_created(&subject, &profile, &marker(alert_id))
+        self.find_created(&subject, &profile, &Reference::of(alert_id))
     }
 }

@@ -53,6 +53,12 @@ pub struct Faults {
     /// For the next N successful creates (or updates, when `only` is `update`):
     /// commit the change, then close the connection without answering.
     pub drop_after_commit_next: u32,
+    /// For the next N successful creates (or updates, when `only` is `update`):
+    /// commit the change, then answer its 2xx with a body no client can read
+    /// as the record (`garbled_answer`), as a proxy or a misbehaving tenant may.
+    pub garbled_after_commit_next: u32,
+    /// What those answers hold.
+    pub garbled_answer: Garbled,
     /// When non-zero, send response bodies in chunks of `slow_body_chunk_bytes`
     /// with this delay (ms) before each chunk.
     pub slow_body_chunk_delay_ms: u64,
@@ -105,6 +111,31 @@ pub struct Faults {
     pub only: Option<Endpoint>,
 }
 
+/// A committed write's 2xx answer, spoiled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Garbled {
+    /// An HTML page (`text/html`) instead of the record.
+    #[default]
+    Html,
+    /// The record without its `RecId`.
+    NoRecId,
+    /// The record after a UTF-8 byte-order mark.
+    Bom,
+    /// The record with `RecId` and `IncidentNumber` given twice, the real
+    /// value last (as .NET writers repeat a member).
+    DuplicateKeys,
+}
+
+impl Garbled {
+    pub const ALL: [Garbled; 4] = [
+        Garbled::Html,
+        Garbled::NoRecId,
+        Garbled::Bom,
+        Garbled::DuplicateKeys,
+    ];
+}
+
 /// How an echoing 500 nests Ivanti's session internals in its `description`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -142,6 +173,8 @@ impl Default for Faults {
             server_error_fraction: 0.0,
             server_error_status: 500,
             drop_after_commit_next: 0,
+            garbled_after_commit_next: 0,
+            garbled_answer: Garbled::Html,
             slow_body_chunk_delay_ms: 0,
             slow_body_chunk_bytes: 0,
             malformed_next: 0,

@@ -26,7 +26,7 @@ pub use config::{
     CustomField, SimConfig, DEFAULT_API_KEY, DEFAULT_EMPLOYEE_REC_ID, DEFAULT_PASSWORD,
     DEFAULT_ROLE, DEFAULT_USERNAME,
 };
-pub use faults::{EchoShape, Endpoint, Faults};
+pub use faults::{EchoShape, Endpoint, Faults, Garbled};
 pub use hostile::{Hostile, HostileLog, HUGE_BYTES};
 pub use live::{
     status_step_allowed, ECHO_CLIENT_IP, ECHO_HOSTNAME, ECHO_SERVICE_NAME, IIS_404_15,

@@ -2,7 +2,7 @@
 //! commit-then-drop and damaged bodies, set from Rust and over HTTP.
 
 use crate::common::*;
-use ivanti_sim::{Endpoint, Faults, Sim, SimConfig};
+use ivanti_sim::{Endpoint, Faults, Garbled, Sim, SimConfig};
 use std::time::{Duration, Instant};
 
 const META: &str = "/api/odata/incidents/$metadata";
@@ -300,4 +300,41 @@ fn faults_are_set_read_and_cleared_over_http() {
         200
     );
     assert_eq!(sim.faults(), Faults::default());
+}
+
+#[test]
+fn garbled_after_commit_stores_the_change_and_spoils_the_answer() {
+    let sim = start();
+    for (i, how) in Garbled::ALL.into_iter().enumerate() {
+        sim.set_faults(Faults {
+            garbled_after_commit_next: 1,
+            garbled_answer: how,
+            ..Faults::default()
+        });
+        let r = call(
+            &sim.url(),
+            "POST",
+            INCIDENTS,
+            Some(&api_key_auth()),
+            Some(&create_body("spoiled")),
+        );
+        assert!((200..300).contains(&r.status), "{how:?}: {}", r.status);
+        assert_eq!(sim.incidents().len(), i + 1, "{how:?}: committed");
+        let rec_id = sim.incidents()[i].rec_id.clone();
+        let parsed = serde_json::from_slice::<serde_json::Value>(&r.body);
+        match how {
+            Garbled::Html => assert!(r.body.starts_with(b"<!DOCTYPE html>")),
+            Garbled::NoRecId => assert!(parsed.unwrap().get("RecId").is_none()),
+            Garbled::Bom => assert!(r.body.starts_with(b"\xef\xbb\xbf{")),
+            Garbled::DuplicateKeys => {
+                let text = String::from_utf8(r.body.clone()).unwrap();
+                assert_eq!(text.matches("\"RecId\"").count(), 2, "{text}");
+                // serde_json keeps the last of a repeated member: the real one.
+                assert_eq!(parsed.unwrap()["RecId"], rec_id.as_str());
+            }
+        }
+        assert_eq!(sim.faults().garbled_after_commit_next, 0);
+    }
+    // The next create is answered as usual.
+    assert_eq!(create(&sim, "next")["IncidentNumber"], 10005);
 }

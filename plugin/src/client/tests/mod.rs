@@ -5,6 +5,7 @@
 use super::*;
 use crate::config::tests::{basic, cfg, REC};
 use crate::config::{parse, API_KEY_AUTH};
+use crate::mapping::marker;
 use serde_json::Value;
 use std::cell::Cell;
 use std::collections::VecDeque;

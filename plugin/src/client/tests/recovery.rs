@@ -127,3 +127,88 @@ fn a_create_that_timed_out_past_the_tenant_limit_is_looked_for_at_once() {
     // 120 s had passed: only the configured retry wait remains.
     assert_eq!(s.slept, [60]);
 }
+
+/// A page of `n` incidents of the Subject made for other alerts.
+fn others(n: usize) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|i| {
+            serde_json::json!({"IncidentNumber": 1000 + i, "RecId": RID, "Status": "Logged",
+                "Symptom": format!("x\n\n{}", marker(&format!("other-{i}")))})
+            .to_string()
+        })
+        .collect();
+    format!("{{\"value\":[{}]}}", rows.join(","))
+}
+
+#[test]
+fn the_lookup_pages_to_the_end_whatever_was_created_meanwhile() {
+    let mut s = Script::default();
+    let found = format!("{{\"value\":[{}]}}", record(77, RID, "Logged", None));
+    s.answers.extend([
+        login_ok(),
+        metadata_ok(),
+        Err(TransportError::Lost("connection closed".into())),
+        ok(200, &others(100)),
+        ok(200, &others(100)),
+        ok(200, &found),
+    ]);
+    let mut c = s.client(parse(&basic()).unwrap());
+    assert_eq!(c.create("a1", &values()).unwrap().id, format!("77|{RID}"));
+    let urls: Vec<&str> = s.sent[3..].iter().map(|r| r.url.as_str()).collect();
+    for (i, url) in urls.iter().enumerate() {
+        assert!(url.contains("$top=100"), "{url}");
+        assert!(url.contains(&format!("$skip={}", i * 100)), "{url}");
+        assert!(url.contains("$orderby=CreatedDateTime%20desc"), "{url}");
+    }
+    assert_eq!(urls.len(), 3);
+    // The end of the match: a short page, then nothing more is asked.
+    let mut s = Script::default();
+    s.answers.extend([
+        login_ok(),
+        metadata_ok(),
+        ok(200, &others(100)),
+        ok(204, ""),
+    ]);
+    let mut c = s.client(parse(&basic()).unwrap());
+    assert!(c.find_for("a1", &values()).unwrap().is_none());
+    assert_eq!(s.sent.len(), 4);
+}
+
+#[test]
+fn an_unreadable_create_answer_is_looked_up_not_posted_again() {
+    let no_rec_id = r#"{"IncidentNumber":77,"Status":"Logged"}"#.to_owned();
+    let bom_html = "<html><body>Saved</body></html>".to_owned();
+    let dup =
+        format!(r#"{{"IncidentNumber":77,"RecId":"{RID}","RecId":"{RID}","Status":"Logged"}}"#);
+    for answer in [bom_html, no_rec_id, dup] {
+        let found = format!("{{\"value\":[{}]}}", record(77, RID, "Logged", None));
+        let mut s = Script::default();
+        s.answers
+            .extend([login_ok(), metadata_ok(), ok(201, &answer), ok(200, &found)]);
+        let mut c = s.client(parse(&basic()).unwrap());
+        assert_eq!(c.create("a1", &values()).unwrap().id, format!("77|{RID}"));
+        let posts = s
+            .sent
+            .iter()
+            .filter(|r| r.method == Method::Post && r.url.ends_with("/incidents"))
+            .count();
+        assert!(posts <= 1, "{answer}: posted {posts} times");
+        // The tenant answered: no wait for its request limit.
+        assert!(s.slept.iter().all(|w| *w < 60), "{answer}: {:?}", s.slept);
+    }
+}
+
+#[test]
+fn ids_sharing_their_first_128_characters_are_not_confused() {
+    let a = format!("{}A", "x".repeat(128));
+    let b = format!("{}B", "x".repeat(128));
+    let row = serde_json::json!({"IncidentNumber": 77, "RecId": RID, "Status": "Logged",
+        "Symptom": format!("x\n\n{}", marker(&a))});
+    let page = format!("{{\"value\":[{row}]}}");
+    let mut s = Script::default();
+    s.answers
+        .extend([login_ok(), metadata_ok(), ok(200, &page), ok(200, &page)]);
+    let mut c = s.client(parse(&basic()).unwrap());
+    assert!(c.find_for(&b, &values()).unwrap().is_none());
+    assert!(c.find_for(&a, &values()).unwrap().is_some());
+}

@@ -5,7 +5,7 @@
 
 use super::rng::Rng;
 use super::{Shared, State};
-use crate::faults::{EchoShape, Endpoint, Faults};
+use crate::faults::{EchoShape, Endpoint, Faults, Garbled};
 use crate::hostile::Hostile;
 use crate::http::{Delivery, Request, Response};
 use crate::live;
@@ -247,6 +247,10 @@ impl Shared {
             f.drop_after_commit_next -= 1;
             return None;
         }
+        if committed && writes && f.garbled_after_commit_next > 0 {
+            f.garbled_after_commit_next -= 1;
+            garble(&mut resp, f.garbled_answer);
+        }
         let mut delivery = Delivery::default();
         let has_body = resp.status != 204 && !resp.body.is_empty();
         if has_body && f.malformed_next > 0 {
@@ -294,6 +298,35 @@ fn recode_query(f: &Faults, resp: &mut Response) {
                 .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
                 .collect();
             resp.content_type = Some("application/json; charset=ISO-8859-1");
+        }
+    }
+}
+
+/// Spoils a committed write's answer (the `garbled_*` faults).
+fn garble(resp: &mut Response, how: Garbled) {
+    let record: serde_json::Map<String, Value> =
+        serde_json::from_slice(&resp.body).unwrap_or_default();
+    match how {
+        Garbled::Html => {
+            resp.content_type = Some("text/html; charset=utf-8");
+            resp.body = b"<!DOCTYPE html><html><body><h1>Saved</h1></body></html>".to_vec();
+        }
+        Garbled::NoRecId => {
+            let mut record = record;
+            record.remove("RecId");
+            resp.body = serde_json::to_vec(&record).unwrap_or_default();
+        }
+        Garbled::Bom => {
+            let mut body = b"\xef\xbb\xbf".to_vec();
+            body.extend_from_slice(&resp.body);
+            resp.body = body;
+        }
+        Garbled::DuplicateKeys => {
+            let mut body =
+                String::from(r#"{"RecId":"00000000000000000000000000000000","IncidentNumber":0,"#);
+            let whole = serde_json::to_string(&record).unwrap_or_default();
+            body.push_str(whole.trim_start_matches('{'));
+            resp.body = body.into_bytes();
         }
     }
 }
