@@ -102,8 +102,7 @@ fn options() -> RuntimeOptions {
 /// The plugin's default mappings, asked once per session as `cto-host run`
 /// asks them once per run.
 async fn defaults(s: &mut PluginSession) -> Result<DefaultMappings> {
-    s.defaults().await
-        .map_err(|f| anyhow::anyhow!("{f}"))
+    s.defaults().await.map_err(|f| anyhow::anyhow!("{f}"))
 }
 
 async fn create_n(
