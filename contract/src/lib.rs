@@ -15,6 +15,7 @@
 //!   kind names.
 
 pub mod alert;
+mod bindings;
 pub mod failure;
 mod rfc3339;
 pub mod state;

@@ -19,21 +19,9 @@ pub const TABLE: &[(&str, TaskState)] = &[
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StatusOverrides(pub Vec<(String, TaskState)>);
 
-/// The contract's states; override names are read by its one rule
-/// (`In_Progress`, ` on hold `: see `cto_contract::TaskState::read`).
-impl From<cto_contract::TaskState> for TaskState {
-    fn from(s: cto_contract::TaskState) -> Self {
-        use cto_contract::TaskState as S;
-        match s {
-            S::New => TaskState::New,
-            S::InProgress => TaskState::InProgress,
-            S::OnHold => TaskState::OnHold,
-            S::Closed => TaskState::Closed,
-            S::Deleted => TaskState::Deleted,
-            S::Other => TaskState::Other,
-        }
-    }
-}
+// The contract's states; override names are read by its one rule
+// (`In_Progress`, ` on hold `: see `cto_contract::TaskState::read`).
+cto_contract::task_state_conversions!(crate::wit);
 
 /// Parses `Status=state` pairs separated by commas, semicolons or lines,
 /// e.g. `Resolved=closed; Cancelled=closed`.
