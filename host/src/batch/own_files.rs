@@ -8,8 +8,8 @@
 
 use super::input::Source;
 use super::RunOptions;
-use cto_runtime::input;
 use anyhow::Result;
+use cto_runtime::input;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 

@@ -74,9 +74,13 @@ impl Ctx {
     /// plugin looks for that incident before anything is posted, so none
     /// is made twice.
     ///
-    /// An interrupted create had already chosen to create, so it does when
-    /// nothing is found; after a failure the alert is new again (`None`,
-    /// as for a row with no such create) and may update its key's open task.
+    /// When nothing is found, the alert is new again (`None`, as for a row
+    /// with no such create), whether its create was interrupted or failed:
+    /// it updates its key's open task, or creates. An interrupted create
+    /// must not post blindly: a stopped run (unreachable tenant, budget,
+    /// signal, kill) can leave several alerts of one key `creating`, each
+    /// queued behind a create that never reached the tenant, and the rerun
+    /// makes one incident for the key and notes for the others.
     async fn recover(
         &self,
         lease: &mut Lease,
@@ -105,7 +109,6 @@ impl Ctx {
                 .await
             {
                 Ok(Some(task)) => Some(Ok(Done::Created(task))),
-                Ok(None) if interrupted => Some(self.send_create(lease, job).await),
                 Ok(None) => None,
                 Err(f) => Some(Err(f)),
             },
