@@ -7,7 +7,7 @@ use super::ctx::Ctx;
 use super::feed::Job;
 use super::pool::Lease;
 use super::summary::StopReason;
-use crate::task_store::{AlertRow, Outcome};
+use crate::task_store::{AlertRow, Outcome, StoredTask};
 use anyhow::Result;
 use cto_runtime::bindings::api::{self, Task, TaskState};
 use cto_runtime::instance::Failure;
@@ -118,7 +118,11 @@ impl Ctx {
     /// An alert with no create to recover: it updates its key's open task
     /// (within the dedup window), or creates an incident.
     async fn fresh(&self, lease: &mut Lease, job: &Job) -> Result<Answer> {
-        let Some(open) = self.store.open_task(&job.key, self.window)? else {
+        let open = match self.store.open_task(&job.key, self.window)? {
+            Some(open) => Some(open),
+            None => self.adopt_interrupted(lease, job).await?,
+        };
+        let Some(open) = open else {
             return self.create(lease, job).await;
         };
         self.store
@@ -137,6 +141,29 @@ impl Ctx {
             Ok(t) => Ok(Ok(Done::Updated(t))),
             Err(f) => Ok(Err(f)),
         }
+    }
+
+    /// Before the key's first create: another alert of the key may be left
+    /// `creating` by a killed run, its incident made on the tenant but not
+    /// in the store, and queued behind this one on the rerun (this alert
+    /// came first in the file, failed before). Its incident is looked up by
+    /// its reference line and recorded, so this alert updates it instead
+    /// of opening a second incident for the key. A lookup that fails or
+    /// finds nothing leaves that alert to its own recovery.
+    async fn adopt_interrupted(&self, lease: &mut Lease, job: &Job) -> Result<Option<StoredTask>> {
+        for other in self
+            .store
+            .interrupted_creates(&job.key, &job.alert.alert.id)?
+        {
+            let mut alert = job.alert.alert.clone();
+            alert.id = other.clone();
+            if let Ok(Some(task)) = lease.session.find_created(&alert, &job.create).await {
+                tracing::info!(alert = %other, task = %task.id, "an interrupted create of this key was found on the tenant; recorded");
+                self.store.created(&other, &job.key, &task)?;
+                return self.store.open_task(&job.key, self.window);
+            }
+        }
+        Ok(None)
     }
 
     async fn create(&self, lease: &mut Lease, job: &Job) -> Result<Answer> {
