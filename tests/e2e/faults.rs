@@ -11,7 +11,7 @@ use crate::fixtures::*;
 use ivanti_sim::{Endpoint, Faults, Sim};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CONCURRENCY: &str = "8";
 
