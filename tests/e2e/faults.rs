@@ -11,7 +11,7 @@ use crate::fixtures::*;
 use ivanti_sim::{Endpoint, Faults, Sim};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CONCURRENCY: &str = "8";
 
@@ -501,9 +501,10 @@ fn once_incidents(after: usize, faults: Faults) -> impl FnMut(&Sim) {
 #[test]
 fn sessions_expiring_mid_run_are_logged_in_again() {
     let b = Batch::new(sim(), json!({"retry_wait_seconds": 0}), 80);
-    let mut expiries = Vec::new();
+    // Logins when sessions start expiring (`None` until then).
+    let mut armed: Option<u64> = None;
     let (s, _, _) = scenario(
-        "session expiry mid-run (up to 4 times, 300 ms apart)",
+        "session expiry mid-run (each session after 5 calls)",
         &b,
         Faults {
             latency_ms: 30,
@@ -512,25 +513,29 @@ fn sessions_expiring_mid_run_are_logged_in_again() {
             ..Faults::default()
         },
         |sim| {
-            // Every 300 ms once incidents appear: far enough apart that a
-            // fresh login is not expired before its first use (a second 401
-            // in a row is an authorization failure, which stops the run).
-            let made = sim.incidents().len();
-            let due = expiries
-                .last()
-                .is_none_or(|t: &Instant| t.elapsed() >= Duration::from_millis(300));
-            if (4..76).contains(&made) && expiries.len() < 4 && due {
-                sim.expire_sessions();
-                expiries.push(Instant::now());
+            // Once incidents appear, every session expires after 5 calls of
+            // its own: counted by use, not by time, so a fresh login always
+            // serves its first call however loaded the machine (a second
+            // 401 in a row is an authorization failure, which stops the run).
+            if armed.is_none() && sim.incidents().len() >= 4 {
+                armed = Some(sim.calls().login);
+                sim.expire_sessions_after(Some(5));
             }
         },
     );
-    assert!(!expiries.is_empty(), "sessions were expired mid-run");
+    b.sim.expire_sessions_after(None);
+    let before = armed.expect("sessions were set to expire mid-run");
+    let (used_up, logins) = (b.sim.sessions_used_up(), b.sim.calls().login);
+    // 76 creates after arming over at most CONCURRENCY sessions: some
+    // session passes 5 calls in the faulty run itself.
+    assert!(used_up > 0, "sessions expired mid-run: {s}");
+    assert!(
+        logins > before,
+        "expired sessions were logged in again: {s}"
+    );
     assert_eq!(n(&s["failed"]), 0, "a 401 logs in again: {s}");
     eprintln!(
-        "[fault] session expiry: expired {} times; logins over both runs {}",
-        expiries.len(),
-        b.sim.calls().login
+        "[fault] session expiry by use: {used_up} sessions used up; logins {before} before, {logins} over both runs"
     );
 }
 

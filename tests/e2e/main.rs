@@ -11,6 +11,7 @@ mod batch;
 mod campaign;
 mod cli;
 mod config_errors;
+mod dedup_pending;
 mod faults;
 mod follow_rotation;
 mod hostile_tenant;

@@ -8,7 +8,7 @@ use super::feed::Job;
 use super::pool::Lease;
 use super::summary::StopReason;
 use super::verdict::{create_may_exist, Failed, Step};
-use crate::task_store::{AlertRow, Outcome};
+use crate::task_store::{AlertRow, Outcome, StoredTask};
 use anyhow::Result;
 use cto_runtime::bindings::api::{self, Task, TaskState};
 use cto_runtime::instance::Failure;
@@ -81,9 +81,13 @@ impl Ctx {
     /// plugin looks for that incident before anything is posted, so none
     /// is made twice.
     ///
-    /// An interrupted create had already chosen to create, so it does when
-    /// nothing is found; after a failure the alert is new again (`None`,
-    /// as for a row with no such create) and may update its key's open task.
+    /// When nothing is found, the alert is new again (`None`, as for a row
+    /// with no such create), whether its create was interrupted or failed:
+    /// it updates its key's open task, or creates. An interrupted create
+    /// must not post blindly: a stopped run (unreachable tenant, budget,
+    /// signal, kill) can leave several alerts of one key `creating`, each
+    /// queued behind a create that never reached the tenant, and the rerun
+    /// makes one incident for the key and notes for the others.
     /// A create the tenant definitely refused (a 4xx: nothing was made)
     /// needs no lookup: the alert is new again at once.
     async fn recover(
@@ -112,7 +116,6 @@ impl Ctx {
                 .await
             {
                 Ok(Some(task)) => Some(Ok(Done::Created(task))),
-                Ok(None) if interrupted => Some(self.send_create(lease, job).await),
                 Ok(None) => None,
                 Err(f) => Some(Err(Failed::at(Step::Lookup)(f))),
             },
@@ -122,7 +125,11 @@ impl Ctx {
     /// An alert with no create to recover: it updates its key's open task
     /// (within the dedup window), or creates an incident.
     async fn fresh(&self, lease: &mut Lease, job: &Job) -> Result<Answer> {
-        let Some(open) = self.store.open_task(&job.key, self.window)? else {
+        let open = match self.store.open_task(&job.key, self.window)? {
+            Some(open) => Some(open),
+            None => self.adopt_interrupted(lease, job).await?,
+        };
+        let Some(open) = open else {
             return self.create(lease, job).await;
         };
         self.store
@@ -141,6 +148,29 @@ impl Ctx {
             Ok(t) => Ok(Ok(Done::Updated(t))),
             Err(f) => Ok(Err(Failed::at(Step::Update)(f))),
         }
+    }
+
+    /// Before the key's first create: another alert of the key may be left
+    /// `creating` by a killed run, its incident made on the tenant but not
+    /// in the store, and queued behind this one on the rerun (this alert
+    /// came first in the file, failed before). Its incident is looked up by
+    /// its reference line and recorded, so this alert updates it instead
+    /// of opening a second incident for the key. A lookup that fails or
+    /// finds nothing leaves that alert to its own recovery.
+    async fn adopt_interrupted(&self, lease: &mut Lease, job: &Job) -> Result<Option<StoredTask>> {
+        for other in self
+            .store
+            .interrupted_creates(&job.key, &job.alert.alert.id)?
+        {
+            let mut alert = job.alert.alert.clone();
+            alert.id = other.clone();
+            if let Ok(Some(task)) = lease.session.find_created(&alert, &job.create).await {
+                tracing::info!(alert = %other, task = %task.id, "an interrupted create of this key was found on the tenant; recorded");
+                self.store.created(&other, &job.key, &task)?;
+                return self.store.open_task(&job.key, self.window);
+            }
+        }
+        Ok(None)
     }
 
     async fn create(&self, lease: &mut Lease, job: &Job) -> Result<Answer> {

@@ -272,6 +272,17 @@ impl TaskDb {
             .optional()?)
     }
 
+    /// Other alerts of `key` left `creating` (a stopped or killed run): their
+    /// incidents may exist on the tenant without the store knowing.
+    pub fn interrupted_creates(&self, key: &str, except: &str) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT alert_id FROM alerts WHERE dedup_key = ?1 AND outcome = 'creating' AND alert_id != ?2 ORDER BY updated_at",
+        )?;
+        let rows = stmt.query_map(params![key, except], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Open tasks, oldest first, a page at a time.
     pub fn open_tasks(&self, after: &str, limit: usize) -> Result<Vec<Task>> {
         let conn = self.conn();

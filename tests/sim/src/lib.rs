@@ -243,6 +243,18 @@ impl Sim {
         self.state().sessions.clear();
     }
 
+    /// Expires every session (key or JWT) after `uses` authorized calls,
+    /// counted per session: a fresh login always gets `uses` calls, however
+    /// slow the machine. `None` turns it off.
+    pub fn expire_sessions_after(&self, uses: Option<u32>) {
+        self.state().expire_sessions_after(uses);
+    }
+
+    /// How many sessions have expired by use (see [`Sim::expire_sessions_after`]).
+    pub fn sessions_used_up(&self) -> u64 {
+        self.state().sessions_used_up
+    }
+
     /// Replaces the active faults (and restarts the rotation of echoing 500 shapes).
     pub fn set_faults(&self, faults: Faults) {
         self.shared.set_faults(faults);

@@ -37,7 +37,7 @@ impl Shared {
         } else {
             h
         };
-        if self.lock().sessions.contains(token) {
+        if self.lock().use_session(token) {
             Ok(Principal {
                 user: self.cfg.username.clone(),
             })
@@ -98,6 +98,9 @@ impl Shared {
             format!("{}#{}#2", self.cfg.tenant_host, key)
         };
         st.sessions.insert(token.clone());
+        if let Some(n) = st.session_lifetime {
+            st.session_uses.insert(token.clone(), n);
+        }
         Response::json(200, &json!(token))
     }
 }

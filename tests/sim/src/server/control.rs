@@ -131,6 +131,20 @@ impl Shared {
                 self.lock().sessions.clear();
                 ok()
             }
+            ("POST", ["sessions", "expire-after", uses]) => match uses.parse::<u32>() {
+                Ok(n) => {
+                    self.lock().expire_sessions_after(Some(n));
+                    ok()
+                }
+                Err(_) => Response::json(
+                    400,
+                    &json!({"error": format!("expire-after takes a number of uses, not {uses:?}")}),
+                ),
+            },
+            ("DELETE", ["sessions", "expire-after"]) => {
+                self.lock().expire_sessions_after(None);
+                ok()
+            }
             ("GET", ["faults"]) => Response::json(200, &json!(self.lock().faults)),
             ("PUT" | "POST", ["faults"]) => self.put_faults(body),
             ("DELETE", ["faults"]) => {

@@ -46,6 +46,12 @@ pub(crate) struct State {
     by_num: HashMap<u64, usize>,
     next_number: u64,
     pub(crate) sessions: HashSet<String>,
+    /// Authorized uses left per session, when sessions expire by use.
+    pub(crate) session_uses: HashMap<String, u32>,
+    /// Uses each new session gets (`None`: sessions never expire by use).
+    pub(crate) session_lifetime: Option<u32>,
+    /// Sessions that expired by use so far.
+    pub(crate) sessions_used_up: u64,
     pub(crate) calls: Calls,
     pub(crate) requests: VecDeque<LoggedRequest>,
     pub(crate) faults: Faults,
@@ -58,6 +64,37 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// Sessions expire after `uses` authorized calls each (those already
+    /// handed out included); `None`: they live until expired by hand.
+    pub(crate) fn expire_sessions_after(&mut self, uses: Option<u32>) {
+        self.session_lifetime = uses;
+        self.session_uses = match uses {
+            Some(n) => self.sessions.iter().map(|s| (s.clone(), n)).collect(),
+            None => HashMap::new(),
+        };
+    }
+
+    /// Counts one authorized use of `token`; false when it is not (or no
+    /// longer) a session.
+    pub(crate) fn use_session(&mut self, token: &str) -> bool {
+        if !self.sessions.contains(token) {
+            return false;
+        }
+        match self.session_uses.get_mut(token) {
+            Some(0) => {
+                self.sessions.remove(token);
+                self.session_uses.remove(token);
+                self.sessions_used_up += 1;
+                false
+            }
+            Some(left) => {
+                *left -= 1;
+                true
+            }
+            None => true,
+        }
+    }
+
     fn new(cfg: &SimConfig) -> State {
         State {
             incidents: Vec::new(),
@@ -65,6 +102,9 @@ impl State {
             by_num: HashMap::new(),
             next_number: cfg.first_incident_number,
             sessions: HashSet::new(),
+            session_uses: HashMap::new(),
+            session_lifetime: None,
+            sessions_used_up: 0,
             calls: Calls::default(),
             requests: VecDeque::new(),
             faults: Faults::default(),
