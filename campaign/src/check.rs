@@ -38,12 +38,15 @@ fn open(status: &str) -> bool {
     !["closed", "cancelled", "resolved"].contains(&status.to_ascii_lowercase().as_str())
 }
 
-/// How the plugin writes an id in the reference line: without control characters (a
-/// tab or line break would break the line; documented in `plugin/src/mapping.rs`).
-/// Its cut at 128 characters is not applied: two ids sharing 128 characters would
-/// share a reference, and the campaign's long ids are there to show it.
+/// How the plugin identifies an alert in the reference line: `#` and the
+/// first 16 bytes of the SHA-256 of the whole id, in hex, after a readable
+/// prefix that is never compared. Computed here with the `sha2` crate, not
+/// the plugin's own code, so the checker is an independent oracle.
 pub fn reference(id: &str) -> String {
-    id.chars().filter(|c| !c.is_control()).collect()
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(id.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("#{hex}")
 }
 
 /// A short, single-line form of an id for reports.
@@ -71,8 +74,8 @@ fn attribute(stream: &Stream, incidents: &[IncidentView], out: &mut Vec<Violatio
     // The reference is the Symptom's last line; an id may hold spaces, so match whole.
     let ref_of = |inc: &IncidentView| -> Option<String> {
         let at = inc.symptom.rfind(REFERENCE)?;
-        let line = &inc.symptom[at + REFERENCE.len()..];
-        Some(line.trim_end_matches(['\n', '\r']).to_string())
+        let line = inc.symptom[at + REFERENCE.len()..].trim_end_matches(['\n', '\r']);
+        Some(line.rsplit(' ').next().unwrap_or(line).to_string())
     };
     let key_of: HashMap<String, usize> = stream
         .tickets()
@@ -450,7 +453,7 @@ mod tests {
             status: "Logged".into(),
             owner: None,
             subject: "s".into(),
-            symptom: format!("Alert ID: {id}\n\n{REFERENCE}{id}"),
+            symptom: format!("Alert ID: {id}\n\n{REFERENCE}{id} {}", reference(id)),
             notes: notes.to_vec(),
             record: Value::Null,
         }
