@@ -1,21 +1,23 @@
 //! The seeded fault campaign (issue 18) in the suite: a handful of seeds of
-//! `cto-campaign`'s schedules run against the host under test, restricted to
-//! the faults and alert streams the host handles today, so the suite stays
-//! green while the campaign binary (1,000 seeds, every fault) reports the rest.
-//! Widen `HANDLED` as fixes land; a seed that fails prints its schedule and
+//! `cto-campaign`'s schedules run against the host under test, long ids
+//! included, over every fault but `kill9` (see `HANDLED`); the campaign binary
+//! runs 1,000 seeds of every fault. A seed that fails prints its schedule and
 //! reruns with `cto-campaign --seed N --faults <HANDLED>`.
 
 use crate::fixtures::{cache_dir, host_binary};
 use cto_campaign::{campaign, Options};
 use std::time::{Duration, Instant};
 
-/// The faults current main survived in every seed of a per-fault campaign (8 seeds each,
-/// no long ids). Left out for the defects the campaign finds with them (BENCHMARKS.md,
-/// "Fault campaign"): `unreadable_2xx_create` (the incident made, the alert failed, its
-/// key's next alert opens a second incident), `empty_sync_page` (tasks marked deleted).
+/// Every fault of the table but `kill9`: a kill between an update's PATCH and
+/// its record may leave one extra note, which the README allows and the
+/// campaign still counts (`note_repeated_after_kill`); whether a kill lands
+/// there depends on timing, which a seed does not fix, so in the suite it would
+/// make a flaky test. The campaign binary runs `kill9` too, and the e2e
+/// SIGKILL tests check resumption.
 const HANDLED: &[&str] = &[
     "lost_before_commit",
     "lost_after_commit",
+    "unreadable_2xx_create",
     "truncated_2xx_create",
     "record_400",
     "record_403",
@@ -27,22 +29,21 @@ const HANDLED: &[&str] = &[
     "latency",
     "echo_secrets",
     "echo_password",
-    "session_expiry",
-    "kill9",
-    "unreadable_sync_page",
     "refused",
+    "session_expiry",
+    "empty_sync_page",
+    "unreadable_sync_page",
 ];
 
 #[test]
-fn campaign_seeds_1_to_4_over_the_faults_main_handles_break_no_invariant() {
+fn campaign_seeds_1_to_4_over_every_fault_but_kill9_break_no_invariant() {
     let opts = Options {
         host: host_binary().into(),
         cache_dir: Some(cache_dir()),
         faults: HANDLED.to_vec(),
         clean_runs: 3,
         deadline: Duration::from_secs(60),
-        // Ids past 128 characters are cut by the host today (the campaign's `unticketed`).
-        long_ids: false,
+        long_ids: true,
     };
     let started = Instant::now();
     let mut failing = Vec::new();
