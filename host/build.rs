@@ -9,7 +9,16 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     cto_component_build::rerun_if_changed(
         &root,
-        &["plugin/src", "plugin/Cargo.toml", "wit", "Cargo.lock"],
+        &[
+            "plugin/src",
+            "plugin/Cargo.toml",
+            "contract/src",
+            "contract/Cargo.toml",
+            "redact/src",
+            "redact/Cargo.toml",
+            "wit",
+            "Cargo.lock",
+        ],
     );
     let wasm = cto_component_build::build(
         &root.join("plugin/Cargo.toml"),

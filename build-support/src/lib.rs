@@ -86,7 +86,60 @@ pub fn build(manifest: &Path, lib_name: &str, profile: &str, out: &Path) -> Path
         "expected the component at {}",
         wasm.display()
     );
+    strip_component_names(&wasm);
     wasm
+}
+
+/// Drops the component's top-level `component-name` section (debug names
+/// of its instances and functions, ~10 KB that no one reads: the core
+/// module is stripped already). Written in place, so the copy cargo keeps
+/// in `deps/` (the same file, hard-linked) is the stripped one too.
+fn strip_component_names(wasm: &Path) {
+    let bytes = std::fs::read(wasm).expect("the component is readable");
+    if let Some(stripped) = without_custom_section(&bytes, b"component-name") {
+        std::fs::write(wasm, stripped).expect("the component is writable");
+    }
+}
+
+/// `bytes` (a component or module) without its top-level custom sections
+/// named `name`; None when there is none (or the binary is not one).
+fn without_custom_section(bytes: &[u8], name: &[u8]) -> Option<Vec<u8>> {
+    fn leb(b: &[u8], i: &mut usize) -> Option<usize> {
+        let (mut value, mut shift) = (0usize, 0);
+        loop {
+            let byte = *b.get(*i)?;
+            *i += 1;
+            value |= usize::from(byte & 0x7f).checked_shl(shift)?;
+            if byte < 0x80 {
+                return Some(value);
+            }
+            shift += 7;
+        }
+    }
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return None;
+    }
+    let mut out = bytes[..8].to_vec();
+    let mut i = 8;
+    let mut dropped = false;
+    while i < bytes.len() {
+        let start = i;
+        let id = bytes[i];
+        i += 1;
+        let size = leb(bytes, &mut i)?;
+        let body = bytes.get(i..i.checked_add(size)?)?;
+        i += size;
+        if id == 0 {
+            let mut j = 0;
+            let len = leb(body, &mut j)?;
+            if body.get(j..j.checked_add(len)?)? == name {
+                dropped = true;
+                continue;
+            }
+        }
+        out.extend_from_slice(&bytes[start..i]);
+    }
+    dropped.then_some(out)
 }
 
 /// Asks cargo to rerun the build script when any of `paths` (relative to

@@ -578,7 +578,7 @@ impl<T: Transport, C: Clock> Client<T, C> {
             ids.push(parse_task_id(&t.id).map_err(|m| invalid_input("task", "id", m))?);
         }
         let mut unique: Vec<u64> = ids.iter().map(|(n, _)| *n).collect();
-        unique.sort_unstable();
+        crate::sort::sort(&mut unique);
         unique.dedup();
         // One slot per number of `unique` (sorted, so found by binary search).
         let mut found: Vec<Option<(String, Task)>> = vec![None; unique.len()];

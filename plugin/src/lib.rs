@@ -33,6 +33,7 @@ pub mod odata;
 pub mod reference;
 pub mod retry;
 pub mod schema;
+pub mod sort;
 pub mod status;
 pub mod task_id;
 pub mod text;

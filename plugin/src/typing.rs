@@ -99,7 +99,7 @@ impl Schema {
             .enumerate()
             .map(|(i, f)| (f.name.to_ascii_lowercase(), i))
             .collect();
-        index.sort();
+        crate::sort::sort(&mut index);
         Schema { fields, index }
     }
 
