@@ -16,23 +16,9 @@ const EXCERPT_CHARS: usize = 160;
 /// it: far past the excerpt, so a secret the excerpt cuts is still seen whole.
 const REDACTED_BODY_BYTES: usize = 64 * 1024;
 
-/// Ivanti's internal fields whose values identify a session, a tenant or a
-/// database: live tenants echo them in ASMX 500s (ivanti-live-notes, Errors),
-/// so their values are redacted wherever they appear.
-const INTERNAL_FIELDS: &[&str] = &[
-    "SessionId",
-    "SessionKey",
-    "TenantId",
-    "LoginId",
-    "Hostname",
-    "ServiceName",
-    "ClientIpAddress",
-    "ConnectionString",
-];
-
 /// A redactor of `secrets` and of Ivanti's internal fields.
 pub fn redactor<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Redactor {
-    Redactor::new(secrets).with_fields(INTERNAL_FIELDS)
+    Redactor::new(secrets).with_fields(cto_redact::SESSION_FIELDS)
 }
 
 /// A redactor of a raw configuration's secret-looking values (before a

@@ -28,6 +28,21 @@ pub const MARKER: &str = "[redacted]";
 /// stand as a whole token: a short one is too likely inside ordinary words.
 pub const MIN_FREE_CHARS: usize = 6;
 
+/// Fields whose values identify a session, a tenant or a database: Ivanti's
+/// ASMX 500s echo them (ivanti-live-notes, Errors), so a plugin passes them
+/// to [`Redactor::with_fields`] and their values are redacted wherever they
+/// appear.
+pub const SESSION_FIELDS: &[&str] = &[
+    "SessionId",
+    "SessionKey",
+    "TenantId",
+    "LoginId",
+    "Hostname",
+    "ServiceName",
+    "ClientIpAddress",
+    "ConnectionString",
+];
+
 /// Base64 fragments shorter than this are not searched for (too likely by chance).
 const MIN_BASE64_CHARS: usize = 8;
 

@@ -216,16 +216,7 @@ fn learned_secrets_are_redacted_and_only_the_newest_kept() {
 
 #[test]
 fn internal_fields_are_redacted_in_every_nesting() {
-    let r = Redactor::default().with_fields(&[
-        "SessionId",
-        "SessionKey",
-        "TenantId",
-        "LoginId",
-        "Hostname",
-        "ServiceName",
-        "ClientIpAddress",
-        "ConnectionString",
-    ]);
+    let r = Redactor::default().with_fields(crate::SESSION_FIELDS);
     let cases = [
         r#"{"SessionId":"S3CR3T","RecId":"C9DF0BC0489447FEAC558BA55AEF17B9"}"#,
         r#"{"LogEntryId":"{\"SessionId\":\"S3CR3T\",\"TenantId\":\"S3CR3T\"}"}"#,

@@ -4,20 +4,11 @@
 //! behind a create that never reached the tenant.
 
 use crate::fixtures::*;
-use serde_json::json;
-use std::net::TcpListener;
 
 #[test]
 fn alerts_of_one_key_left_pending_by_an_unreachable_tenant_open_one_incident_on_the_rerun() {
-    // A port nothing listens on: every connection is refused.
-    let dead = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
     let b = Bench::new();
-    let mut down = basic(&b.sim, json!({"retry_wait_seconds": 0}));
-    down["auth"]["tenant_url"] = json!(format!("http://127.0.0.1:{dead}"));
-    let down = b.file("down.json", &down.to_string());
+    let down = b.unreachable_config("down.json");
     // Six alerts of one rule and user: one dedup key.
     let ids: Vec<String> = (0..6).map(|i| format!("k{i}")).collect();
     let text: String = ids

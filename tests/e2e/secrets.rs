@@ -503,3 +503,42 @@ fn redact_a_password_outside_the_bmp_echoed_as_ascii_escapes_reaches_no_output()
         "the echo was redacted, not dropped: {outputs:?}"
     );
 }
+
+/// Issue 18, item 13: a tenant that echoes the password into an incident's
+/// Owner does not get it into the task store, by `run --sync-interval` or by
+/// `sync --store` (every field that reaches the store passes the redactor).
+#[test]
+fn a_secret_echoed_into_an_assignee_is_not_stored() {
+    let b = Bench::new();
+    let password = b.sim.config().password.clone();
+    let alerts = b.file("a.jsonl", &lines((0..3).map(|i| format!("own{i}"))));
+    let first = b.run(&alerts, &[]);
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    for n in 10001..=10003 {
+        assert!(b.sim.set_owner(n, Some(&format!("Analyst {password} Doe"))));
+    }
+    let o = finish(
+        host()
+            .args(["sync", "--config", &b.config, "--store", &b.store()])
+            .spawn()
+            .unwrap(),
+    );
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    let again = b.run(&alerts, &["--sync-interval", "1"]);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    let dump = sqlite_dump(Path::new(&b.store()));
+    assert!(
+        dump.contains("[redacted]"),
+        "the assignee was synced: {dump}"
+    );
+    for (what, text) in [
+        ("store", dump.as_str()),
+        ("sync stdout", o.stdout.as_str()),
+        ("sync stderr", o.stderr.as_str()),
+    ] {
+        assert!(
+            !text.contains(&password),
+            "{what} holds the password: {text}"
+        );
+    }
+}

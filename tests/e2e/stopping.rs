@@ -3,8 +3,6 @@
 //! tenant that cannot be reached stops the run with its alerts pending.
 
 use crate::fixtures::*;
-use serde_json::json;
-use std::net::TcpListener;
 
 /// Starts a run over 40 alerts against a slow tenant and sends `signal`
 /// once its first incident exists; returns the outcome.
@@ -81,15 +79,8 @@ signal_cases! {
 
 #[test]
 fn an_unreachable_tenant_stops_the_run_with_the_alerts_pending_and_a_rerun_resumes() {
-    // A port nothing listens on: every connection is refused.
-    let dead = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
     let b = Bench::new();
-    let mut down = basic(&b.sim, json!({"retry_wait_seconds": 0}));
-    down["auth"]["tenant_url"] = json!(format!("http://127.0.0.1:{dead}"));
-    let down = b.file("down.json", &down.to_string());
+    let down = b.unreachable_config("down.json");
     let ids: Vec<String> = (0..200).map(|i| format!("d{i}")).collect();
     let alerts = b.file("a.jsonl", &lines(ids.clone()));
     let run = |config: &str, extra: &[&str]| {

@@ -98,8 +98,8 @@ pub async fn run(runtime: Runtime, config: PluginConfig, opts: RunOptions) -> Re
     // the store is created or opened.
     crate::task_store::check::inspect(&opts.store)?;
     let _lock = StoreLock::acquire(&opts.store)?;
-    let store = TaskDb::open(&opts.store)?;
     let redactor = Redactor::new(config.secrets.clone());
+    let store = TaskDb::open(&opts.store)?.redacting(redactor.clone());
     let tenant = config
         .tenant_url
         .as_deref()

@@ -117,7 +117,7 @@ pub async fn sync_store(
 ) -> Result<ExitCode> {
     let cfg = super::load_config(&runtime, config_path).await?;
     let redactor = cto_redact::Redactor::new(cfg.secrets.clone());
-    let store = TaskDb::open_existing(store_path)?;
+    let store = TaskDb::open_existing(store_path)?.redacting(redactor.clone());
     let pool = Pool::new(runtime, cfg);
     let r = batch::sync_store(&store, &pool).await?;
     store.record_calls(

@@ -74,7 +74,13 @@ pub fn is_open(state: TaskState) -> bool {
 }
 
 /// The SQLite task database of batch runs (`--store`).
-pub struct TaskDb(Mutex<Connection>);
+pub struct TaskDb {
+    conn: Mutex<Connection>,
+    /// Every text a tenant sent back (status, assignee, link) and every
+    /// failure reason passes it before it is stored: a tenant may echo a
+    /// secret into any field.
+    redactor: cto_redact::Redactor,
+}
 
 fn task_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTask> {
     let state: String = row.get(1)?;
@@ -138,13 +144,35 @@ impl TaskDb {
         }
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .map_err(explain)?;
-        Ok(TaskDb(Mutex::new(conn)))
+        Ok(TaskDb {
+            conn: Mutex::new(conn),
+            redactor: cto_redact::Redactor::default(),
+        })
+    }
+
+    /// The store with the configuration's secrets to keep out of it.
+    pub fn redacting(mut self, redactor: cto_redact::Redactor) -> TaskDb {
+        self.redactor = redactor;
+        self
+    }
+
+    /// The task as it may be stored: its tenant texts redacted (its id is
+    /// the plugin's own, kept as it is).
+    fn clean(&self, task: &Task) -> Task {
+        let text = |s: &str| self.redactor.redact_str(s).into_owned();
+        Task {
+            id: task.id.clone(),
+            state: task.state,
+            status: text(&task.status),
+            assignee: task.assignee.as_deref().map(text),
+            link: task.link.as_deref().map(text),
+        }
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (each
         // statement is atomic), so a poisoned lock is still usable.
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn alert(&self, alert_id: &str) -> Result<Option<AlertRow>> {
@@ -198,6 +226,7 @@ impl TaskDb {
 
     /// The incident exists: the task and the alert's outcome, in one transaction.
     pub fn created(&self, alert_id: &str, key: &str, task: &Task) -> Result<()> {
+        let task = &self.clean(task);
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let t = now();
@@ -217,6 +246,7 @@ impl TaskDb {
 
     /// The update went through (or showed the task gone).
     pub fn updated(&self, alert_id: &str, task: &Task) -> Result<()> {
+        let task = &self.clean(task);
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let t = now();
@@ -248,6 +278,10 @@ impl TaskDb {
 
     /// The alert failed; a row it had keeps its task id and attempts.
     pub fn failed(&self, alert_id: &str, key: &str, reason: &str, error: &str) -> Result<()> {
+        let (reason, error) = (
+            &*self.redactor.redact_str(reason),
+            &*self.redactor.redact_str(error),
+        );
         let outcome = Outcome::Failed {
             reason: reason.to_owned(),
         };
@@ -301,7 +335,7 @@ impl TaskDb {
         let tx = conn.transaction()?;
         let t = now();
         for task in tasks {
-            Self::apply(&tx, task, t)?;
+            Self::apply(&tx, &self.clean(task), t)?;
         }
         tx.commit()?;
         Ok(())
