@@ -9,7 +9,7 @@
 //!   "alert_name", "alert_type", "app", "appcategory", ...}`); the whole
 //!   object is its own raw data.
 //!
-//! Each field is read from the first of its spellings present ([`FIELDS`]),
+//! Each field is read from the first of its spellings present, a `null` counting as absent ([`FIELDS`]),
 //! in either shape. Text fields take text as it is, other values written as
 //! JSON, `null` as empty. `timestamp` is seconds since 1970 (a number or
 //! text) or an RFC 3339 time; absent or `null` it is 0.
@@ -60,7 +60,8 @@ pub enum Shape {
 
 impl Shape {
     pub fn of(object: &Map<String, Value>) -> Shape {
-        if !object.contains_key("id") && object.contains_key("_id") {
+        let present = |k: &str| object.get(k).is_some_and(|v| !v.is_null());
+        if !present("id") && present("_id") {
             Shape::Netskope
         } else {
             Shape::CloudExchange
@@ -98,10 +99,13 @@ fn error(field: &'static str, message: impl Into<String>) -> AlertError {
 }
 
 /// The value of a field (by its Cloud Exchange name, e.g. `appCategory`)
-/// under the first of its spellings present.
+/// under the first of its spellings present; a `null` counts as absent (a
+/// `{"id": null, "_id": "x"}` is alert `x`, not an alert without an id).
 pub fn get<'a>(object: &'a Map<String, Value>, field: &str) -> Option<&'a Value> {
     let (_, spellings) = FIELDS.iter().find(|(name, _)| *name == field)?;
-    spellings.iter().find_map(|k| object.get(*k))
+    spellings
+        .iter()
+        .find_map(|k| object.get(*k).filter(|v| !v.is_null()))
 }
 
 /// A key of a Cloud Exchange-shaped alert that is none of [`FIELDS`]'
@@ -329,5 +333,13 @@ mod tests {
         assert_eq!(unknown_key(known.as_object().unwrap()), None);
         let netskope = json!({"_id": "1", "severity": "high"});
         assert_eq!(unknown_key(netskope.as_object().unwrap()), None);
+    }
+
+    #[test]
+    fn a_null_spelling_counts_as_absent() {
+        let doc =
+            AlertDoc::from_json(&json!({"id": null, "_id": "b11", "alert_name": "n"})).unwrap();
+        assert_eq!(doc.alert.id, "b11");
+        assert_eq!(doc.alert.alert_name, "n");
     }
 }

@@ -87,6 +87,7 @@ enum Command {
     Fields {
         #[command(flatten)]
         plugin: PluginArg,
+        /// Configuration JSON ({"auth": {...}, "params": {...}}).
         #[arg(long)]
         config: PathBuf,
     },
@@ -94,6 +95,7 @@ enum Command {
     Create {
         #[command(flatten)]
         plugin: PluginArg,
+        /// Configuration JSON ({"auth": {...}, "params": {...}}).
         #[arg(long)]
         config: PathBuf,
         /// Alert JSON (Cloud Exchange's shape or a raw Netskope alert).
@@ -107,24 +109,29 @@ enum Command {
     Update {
         #[command(flatten)]
         plugin: PluginArg,
+        /// Configuration JSON ({"auth": {...}, "params": {...}}).
         #[arg(long)]
         config: PathBuf,
         /// Task JSON ({"id": "<IncidentNumber>|<RecId>", ...}).
         #[arg(long)]
         task: PathBuf,
+        /// Alert JSON of the recurring alert (Cloud Exchange's shape or a raw Netskope alert).
         #[arg(long)]
         alert: PathBuf,
+        /// Queue JSON with create and dedup mappings [default: the plugin's].
         #[arg(long)]
         queue: Option<PathBuf>,
     },
     /// Sync the states of many tickets: from a tasks file (prints them) or every open task of a store.
+    #[command(group(clap::ArgGroup::new("source").required(true).args(["tasks", "store"])))]
     Sync {
         #[command(flatten)]
         plugin: PluginArg,
+        /// Configuration JSON ({"auth": {...}, "params": {...}}).
         #[arg(long)]
         config: PathBuf,
-        /// Tasks JSON: a list of tasks or of ids.
-        #[arg(long, required_unless_present = "store", conflicts_with = "store")]
+        /// Tasks JSON: a list of tasks or of ids (or give --store instead).
+        #[arg(long)]
         tasks: Option<PathBuf>,
         /// A task store of `cto-host run`: sync its open tasks and save their states.
         #[arg(long)]

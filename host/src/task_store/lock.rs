@@ -26,10 +26,41 @@ pub fn lock_path(store: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// The one name a store is locked by: another spelling of the path (a
+/// symbolic link, `..`) must meet the same lock. A store with hard links
+/// is refused: SQLite names its `-wal` after the path, so two names of one
+/// file are two journals and a corrupted store, and a lock per name would
+/// let two runs in.
+fn locking_name(store: &Path) -> Result<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(store) {
+        Ok(meta) if meta.nlink() > 1 => Err(input(format!(
+            "the task store {} has {} names (hard links): two runs under two names would both take its alerts as new and corrupt it. Keep one name (remove the other links) and run again",
+            store.display(),
+            meta.nlink()
+        ))),
+        Ok(_) => Ok(std::fs::canonicalize(store)?),
+        Err(_) if std::fs::symlink_metadata(store).is_ok() => Err(input(format!(
+            "the task store {} is a symbolic link to nothing: give the store's real path",
+            store.display()
+        ))),
+        Err(_) => {
+            let dir = match store.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            let name = store.file_name().ok_or_else(|| {
+                input(format!("the task store {} names no file", store.display()))
+            })?;
+            Ok(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()).join(name))
+        }
+    }
+}
+
 impl StoreLock {
     /// Takes the store's lock, or says which process holds it.
     pub fn acquire(store: &Path) -> Result<StoreLock> {
-        let path = lock_path(store);
+        let path = lock_path(&locking_name(store)?);
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -99,5 +130,39 @@ mod tests {
         );
         drop(first);
         StoreLock::acquire(&store).expect("free again");
+    }
+
+    #[test]
+    fn another_name_of_the_store_meets_the_same_lock_or_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("s.db");
+        std::fs::write(&store, b"").unwrap();
+        let first = StoreLock::acquire(&store).unwrap();
+        // A symbolic link and a path through `..` are the same store.
+        let link = dir.path().join("link.db");
+        std::os::unix::fs::symlink(&store, &link).unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let dotted = dir.path().join("sub/../s.db");
+        for other in [&link, &dotted] {
+            let e = format!("{:#}", StoreLock::acquire(other).unwrap_err());
+            assert!(
+                e.contains("another cto-host run"),
+                "{}: {e}",
+                other.display()
+            );
+        }
+        drop(first);
+        // A hard link gives the file two names: refused, whoever holds it.
+        let hard = dir.path().join("hard.db");
+        std::fs::hard_link(&store, &hard).unwrap();
+        for name in [&store, &hard] {
+            let e = format!("{:#}", StoreLock::acquire(name).unwrap_err());
+            assert!(e.contains("hard links"), "{e}");
+        }
+        // A link to nothing is refused naming it.
+        let dangling = dir.path().join("dangling.db");
+        std::os::unix::fs::symlink(dir.path().join("gone.db"), &dangling).unwrap();
+        let e = format!("{:#}", StoreLock::acquire(&dangling).unwrap_err());
+        assert!(e.contains("symbolic link to nothing"), "{e}");
     }
 }
