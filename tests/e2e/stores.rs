@@ -232,3 +232,39 @@ fn directories_junk_and_read_only_stores_are_usage_errors() {
     );
     assert!(!o.stderr.contains("not a task store"), "{}", o.stderr);
 }
+
+/// A store removed under a running run is noticed: the run ends with exit 1
+/// naming the store, instead of reporting success while what it recorded is
+/// gone (a rerun on a new store would ticket every alert again).
+#[test]
+fn a_store_removed_during_a_run_is_reported_not_passed_over() {
+    let b = Bench::new();
+    b.sim.set_faults(ivanti_sim::Faults {
+        latency_ms: 40,
+        ..ivanti_sim::Faults::default()
+    });
+    let alerts = b.file("a.jsonl", &lines((0..100).map(|i| format!("gone{i}"))));
+    let store = b.store();
+    let mut removed = false;
+    let o = finish_while(
+        b.run_command(&alerts, &["--concurrency", "2"])
+            .spawn()
+            .unwrap(),
+        || {
+            if !removed && b.sim.incidents().len() >= 2 {
+                for f in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{store}{f}"));
+                }
+                removed = true;
+            }
+        },
+    );
+    assert!(removed, "the run ended before two incidents: {}", o.stderr);
+    assert_eq!(o.code, Some(1), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("was removed or replaced while this run used it"),
+        "{}",
+        o.stderr
+    );
+}

@@ -100,6 +100,7 @@ pub async fn run(runtime: Runtime, config: PluginConfig, opts: RunOptions) -> Re
     let _lock = StoreLock::acquire(&opts.store)?;
     let redactor = Redactor::new(config.secrets.clone());
     let store = TaskDb::open(&opts.store)?.redacting(redactor.clone());
+    let opened = file_identity(&opts.store);
     let tenant = config
         .tenant_url
         .as_deref()
@@ -113,7 +114,20 @@ pub async fn run(runtime: Runtime, config: PluginConfig, opts: RunOptions) -> Re
     let started = Instant::now();
     let rejected = Rejected::new(&opts.rejected);
     drive(&ctx, &opts, lines, &rejected, &alert_types).await?;
+    if opened.is_some() && file_identity(&opts.store) != opened {
+        anyhow::bail!(
+            "the task store {} was removed or replaced while this run used it: what the run recorded is lost with the old file, and a rerun on a new store would ticket every alert again. Restore the old store (or stop feeding these alerts) before running again",
+            opts.store.display()
+        );
+    }
     summarize(&ctx, &opts, &rejected, started)
+}
+
+/// The file a path names (device and inode), to notice a store removed or
+/// replaced under a running run.
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// The alert types the plugin takes and the run's queue, asked of a
